@@ -1,0 +1,141 @@
+"""The effects the engine receives: HTTP, time, and run recording.
+
+The engine never opens sockets, reads clocks or writes files itself; it is handed objects that
+satisfy these protocols. Production code uses the aiohttp transport, the system clock and the
+SQLite store; tests use fakes or a loopback server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(slots=True)
+class HttpRequest:
+    method: str
+    url: str  # fully expanded: server + path + query string
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes | None = None
+
+
+@dataclass(slots=True)
+class HttpResponse:
+    status: int
+    headers: Mapping[str, str]  # keys lower-cased; repeated headers joined with ", "
+    body: bytes
+    url: str  # final URL after redirects
+    elapsed: float = 0.0  # seconds
+
+
+class TransportError(Exception):
+    """A request that produced no HTTP response (DNS, connect, timeout, size cap, TLS...)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Transport(Protocol):
+    async def send(self, request: HttpRequest) -> HttpResponse:
+        """Send one request; raise :class:`TransportError` when no response was obtained."""
+        ...
+
+
+class Clock(Protocol):
+    def monotonic(self) -> float: ...
+
+    def time(self) -> float:
+        """Seconds since the epoch (for records)."""
+        ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class RunRecorder(Protocol):
+    """Receives a run's events as they happen; the run store implements this.
+
+    ``state`` arguments are JSON-serialisable snapshots (see ``weft.engine.state``) that are
+    enough to resume the run from that point. Secrets are already masked in ``inputs`` and in
+    request summaries by the engine before they reach the recorder.
+    """
+
+    def run_started(
+        self,
+        run_id: str,
+        *,
+        document_uri: str,
+        document_hash: str,
+        workflow_id: str,
+        inputs: Mapping[str, Any],
+        state: Mapping[str, Any],
+    ) -> None: ...
+
+    def request_sending(
+        self,
+        run_id: str,
+        *,
+        step_key: str,
+        attempt: int,
+        summary: Mapping[str, Any],
+        resend_safe: bool,
+        state: Mapping[str, Any],
+    ) -> None:
+        """Called just before a request goes on the wire (write-ahead)."""
+        ...
+
+    def attempt_finished(
+        self,
+        run_id: str,
+        *,
+        step_key: str,
+        attempt: int,
+        record: Mapping[str, Any],
+    ) -> None:
+        """A step attempt ended (response status, criteria, used body parts, timing, error)."""
+        ...
+
+    def checkpoint(self, run_id: str, *, state: Mapping[str, Any]) -> None:
+        """The run advanced to a new position; ``state`` replaces the previous snapshot."""
+        ...
+
+    def run_finished(
+        self,
+        run_id: str,
+        *,
+        status: str,
+        outputs: Mapping[str, Any],
+        error: Mapping[str, Any] | None,
+        result: Mapping[str, Any],
+    ) -> None: ...
+
+
+class NullRecorder:
+    """A recorder that records nothing (library use without a store)."""
+
+    def run_started(self, run_id: str, **kwargs: Any) -> None:
+        return None
+
+    def request_sending(self, run_id: str, **kwargs: Any) -> None:
+        return None
+
+    def attempt_finished(self, run_id: str, **kwargs: Any) -> None:
+        return None
+
+    def checkpoint(self, run_id: str, **kwargs: Any) -> None:
+        return None
+
+    def run_finished(self, run_id: str, **kwargs: Any) -> None:
+        return None
+
+
+__all__: Sequence[str] = [
+    "Clock",
+    "HttpRequest",
+    "HttpResponse",
+    "NullRecorder",
+    "RunRecorder",
+    "Transport",
+    "TransportError",
+]
