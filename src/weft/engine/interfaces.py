@@ -70,7 +70,10 @@ class RunRecorder(Protocol):
         workflow_id: str,
         inputs: Mapping[str, Any],
         state: Mapping[str, Any],
-    ) -> None: ...
+        labels: Mapping[str, str] | None = None,
+    ) -> None:
+        """A run began. ``labels`` are free-form tags (e.g. ``batch``/``row`` for batches)."""
+        ...
 
     def request_sending(
         self,
