@@ -75,7 +75,8 @@ async def test_terminal_failure_statuses(terminal: str) -> None:
     async with seed_server(config) as srv, aiohttp.ClientSession() as http:
         body = await _poll(http, srv.base_url, await _submit(http, srv.base_url))
         assert body["status"] == terminal
-        assert body["steps"][0]["jobs"][0]["result"] is None
+        assert body["steps"][0]["jobs"][0]["status"] == terminal
+        assert "result" not in body["steps"][0]["jobs"][0]
 
 
 async def test_workflows_progress_independently_and_unknown_is_404() -> None:
@@ -181,3 +182,25 @@ def test_module_entry_point_prints_address_and_serves() -> None:
     finally:
         proc.terminate()
         assert proc.wait(timeout=10) == 0
+
+
+async def test_answers_match_the_seed_descriptions_schemas() -> None:
+    import jsonschema
+    import yaml
+
+    from tests.conftest import shared_path
+
+    def validator(name: str, schema: str) -> jsonschema.Draft202012Validator:
+        doc = yaml.safe_load(shared_path("seed", "openapi", name).read_text())
+        root = {"components": doc["components"], "$ref": f"#/components/schemas/{schema}"}
+        return jsonschema.Draft202012Validator(root)
+
+    site = validator("civitai-site-api-openapi.yml", "ModelVersion")
+    workflow = validator("civitai-orchestration-api-openapi.yml", "Workflow")
+    config = SeedServerConfig(polls_before_terminal=3)
+    async with seed_server(config) as srv, aiohttp.ClientSession() as http:
+        async with http.get(f"{srv.base_url}/api/v1/model-versions/3") as resp:
+            site.validate(await resp.json())
+        workflow_id = await _submit(http, srv.base_url)
+        for _ in range(4):
+            workflow.validate(await _poll(http, srv.base_url, workflow_id))

@@ -108,8 +108,9 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
     )
 
 
-def _error(status: int, message: str) -> web.Response:
-    return _json({"error": message}, status=status)
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    # the shape of the seed descriptions' Error schema
+    return _json({"code": str(status), "message": message}, status=status, headers=headers)
 
 
 _STATE_KEY = web.AppKey("seed_state", _State)
@@ -125,9 +126,7 @@ async def _gate(request: web.Request, operation: str) -> web.Response | None:
     state.requests["total"] += 1
     if config.throttle_every > 0 and state.api_calls % config.throttle_every == 0:
         state.requests["throttled"] += 1
-        return _json(
-            {"error": "Too Many Requests"}, status=429, headers={"Retry-After": config.retry_after}
-        )
+        return _error(429, "Too Many Requests", headers={"Retry-After": config.retry_after})
     expected = config.expected_token
     if expected is not None and request.headers.get("Authorization") != f"Bearer {expected}":
         state.requests["unauthorized"] += 1
@@ -186,15 +185,21 @@ async def get_workflow(request: web.Request) -> web.Response:
         status = NON_TERMINAL[reads % len(NON_TERMINAL)]
     else:
         status = config.terminal_status
-    body: dict[str, Any] = {"id": workflow_id, "status": status}
+    # shaped like the orchestration description's Workflow schema (Respect checks it)
+    job: dict[str, Any] = {"id": f"{workflow_id}-job-0", "status": status}
     if status == "succeeded":
-        blob_url = f"{request.scheme}://{request.host}/v2/consumer/blobs/{workflow_id}-0.png"
-        body["cost"] = {"total": config.cost}
-        body["steps"] = [{"name": "generate", "jobs": [{"result": {"blobs": [{"url": blob_url}]}}]}]
-    else:
-        body["cost"] = {"total": 0}
-        body["steps"] = [{"name": "generate", "jobs": [{"result": None}]}]
-    return _json(body)
+        blob_id = f"{workflow_id}-0.png"
+        blob_url = f"{request.scheme}://{request.host}/v2/consumer/blobs/{blob_id}"
+        job["result"] = {"blobs": [{"blobId": blob_id, "url": blob_url, "mimeType": "image/png"}]}
+    total = config.cost if status == "succeeded" else 0
+    return _json(
+        {
+            "id": workflow_id,
+            "status": status,
+            "cost": {"base": total, "total": total, "currency": "BUZZ"},
+            "steps": [{"name": "generate", "$type": "imageGen", "status": status, "jobs": [job]}],
+        }
+    )
 
 
 async def get_blob(request: web.Request) -> web.Response:
