@@ -1,0 +1,80 @@
+"""A last line of defence against secrets reaching the store.
+
+The engine masks secrets before recording; this scrub runs on every JSON document the store
+writes anyway. It replaces the value of any header-like entry whose name is a credential
+(``Authorization``, ``Proxy-Authorization``, ``Cookie``, ``Set-Cookie``, ``X-Api-Key`` and any
+``*-Key`` / ``*-Token`` / ``*-Secret`` header, except ``Idempotency-Key`` which resume needs) with
+``"***"``, in the three shapes headers take: mapping keys, ``[name, value]`` pairs and
+``{"name": ..., "value": ...}`` objects. Values that look like credentials
+(``Bearer …``, ``Basic …``) are masked wherever they appear.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+MASK = "***"
+
+_SECRET_NAME = re.compile(
+    r"^(?:authorization|proxy-authorization|cookie|set-cookie|apikey|api_key|api-key"
+    r"|x-api-key|access_token|[a-z0-9]+(?:-[a-z0-9]+)*-(?:key|token|secret|password))$",
+    re.IGNORECASE,
+)
+_NOT_SECRET = frozenset({"idempotency-key"})
+_SECRET_VALUE = re.compile(r"^\s*(?:bearer|basic|digest|token)\s+\S", re.IGNORECASE)
+# a quick test on lower-cased serialised JSON: when none of these occur, nothing needs scrubbing
+_TRIGGERS: tuple[bytes, ...] = (
+    b"authorization",
+    b"cookie",
+    b"apikey",
+    b"api_key",
+    b"api-key",
+    b"access_token",
+    b'-key"',
+    b'-token"',
+    b'-secret"',
+    b'-password"',
+    b"bearer",
+    b"basic",
+    b"digest",
+    b"token ",
+)
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a header (or header-like key) named ``name`` carries a credential."""
+    return name.lower() not in _NOT_SECRET and bool(_SECRET_NAME.match(name))
+
+
+def needs_scrub(serialised: bytes) -> bool:
+    """A cheap pre-check: ``False`` means :func:`scrub` would change nothing."""
+    low = serialised.lower()
+    return any(trigger in low for trigger in _TRIGGERS)
+
+
+def scrub(value: Any) -> Any:
+    """A copy of ``value`` with credential headers and credential-looking strings masked."""
+    if isinstance(value, Mapping):
+        name = value.get("name")
+        named_secret = isinstance(name, str) and "value" in value and is_secret_name(name)
+        out: dict[Any, Any] = {}
+        for key, item in value.items():
+            if (isinstance(key, str) and is_secret_name(key)) or (named_secret and key == "value"):
+                out[key] = MASK
+            else:
+                out[key] = scrub(item)
+        return out
+    if isinstance(value, list | tuple):
+        if (
+            len(value) == 2
+            and isinstance(value[0], str)
+            and isinstance(value[1], str)
+            and is_secret_name(value[0])
+        ):
+            return [value[0], MASK]
+        return [scrub(item) for item in value]
+    if isinstance(value, str) and _SECRET_VALUE.match(value):
+        return MASK
+    return value
