@@ -1,0 +1,194 @@
+"""A workflow's timeline: unassigned → preparing → scheduled → processing → terminal.
+
+Status is a pure function of the elapsed time (and a cancel instant), so nothing runs in the
+background: every read computes where the workflow is now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+RUNNING = ("unassigned", "preparing", "scheduled", "processing")
+TERMINAL = ("succeeded", "failed", "expired", "canceled")
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_ulid(now: float | None = None) -> str:
+    millis = int((time.time() if now is None else now) * 1000)
+    value = (millis << 80) | int.from_bytes(os.urandom(10), "big")
+    return "".join(_CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
+
+
+def iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class SimWorkflow:
+    id: str
+    account: str
+    body: dict[str, Any]
+    cost: dict[str, Any]
+    seed: int
+    created_mono: float
+    created_wall: float
+    durations: tuple[float, float, float, float]
+    outcome: str
+    external_id: str | None = None
+    canceled_at: float | None = None  # monotonic
+    blob_ids: list[str] = field(default_factory=list)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def input(self) -> dict[str, Any]:
+        return dict(self.body["steps"][0].get("input") or {})
+
+    def phases(self) -> list[tuple[str, float]]:
+        """``(status, offset from creation)`` for every status the timeline passes through."""
+        out: list[tuple[str, float]] = []
+        offset = 0.0
+        names = RUNNING[:3] if self.outcome == "expired" else RUNNING
+        for name, duration in zip(names, self.durations, strict=False):
+            out.append((name, offset))
+            offset += duration
+        out.append((self.outcome, offset))
+        return out
+
+    def terminal_offset(self) -> float:
+        natural = self.phases()[-1][1]
+        if self.canceled_at is not None:
+            return min(natural, self.canceled_at - self.created_mono)
+        return natural
+
+    def status_at(self, now: float) -> tuple[str, float]:
+        """The status at monotonic ``now`` and the offset at which it began."""
+        elapsed = now - self.created_mono
+        if self.canceled_at is not None and now >= self.canceled_at:
+            cancel_offset = self.canceled_at - self.created_mono
+            if cancel_offset < self.phases()[-1][1]:
+                return "canceled", cancel_offset
+        current = self.phases()[0]
+        for phase in self.phases():
+            if elapsed >= phase[1]:
+                current = phase
+        return current
+
+    def is_terminal(self, now: float) -> bool:
+        return self.status_at(now)[0] in TERMINAL
+
+    def seconds_to_terminal(self, now: float) -> float:
+        return max(0.0, self.created_mono + self.terminal_offset() - now)
+
+
+def workflow_json(
+    wf: SimWorkflow, now: float, image_urls: list[tuple[str, str | None]] | None
+) -> dict[str, Any]:
+    """The ``Workflow`` object as GetWorkflow returns it. ``image_urls``: (url, expiresAt) each."""
+    status, since = wf.status_at(now)
+    inp = wf.input
+    phases = dict(wf.phases())
+    processing_offset = phases.get("processing")
+    started = None
+    if processing_offset is not None and now - wf.created_mono >= processing_offset:
+        started = wf.created_wall + processing_offset
+    completed = wf.created_wall + since if status in TERMINAL else None
+    queue_position: dict[str, Any] | None = None
+    if status in ("unassigned", "preparing", "scheduled"):
+        ahead = {"unassigned": 3, "preparing": 2, "scheduled": 1}[status]
+        queue_position = {
+            "support": "available",
+            "precedingJobs": ahead,
+            "startAt": iso(wf.created_wall + (processing_offset or 0.0)),
+            "completeAt": iso(wf.created_wall + wf.terminal_offset()),
+        }
+    job: dict[str, Any] = {
+        "id": f"{wf.id[3:]}-job0",
+        "status": status,
+        "startedAt": iso(started),
+        "completedAt": iso(completed),
+        "cost": float(wf.cost["total"]),
+        "estimatedProgressRate": None if status in TERMINAL else 0.0,
+    }
+    if queue_position is not None:
+        job["queuePosition"] = queue_position
+    step: dict[str, Any] = {
+        "$type": "imageGen",
+        "name": wf.body["steps"][0].get("name") or "0",
+        "priority": wf.body["steps"][0].get("priority") or "normal",
+        "timeout": wf.body["steps"][0].get("timeout") or "00:10:00",
+        "retries": wf.body["steps"][0].get("retries") or 0,
+        "jobs": [job],
+        "status": status,
+        "startedAt": iso(started),
+        "completedAt": iso(completed),
+        "metadata": wf.body["steps"][0].get("metadata") or {},
+        "estimatedProgressRate": None if status in TERMINAL else 0.0,
+        "input": inp,
+    }
+    width, height = image_size(inp)
+    if status == "succeeded" and image_urls is not None:
+        step["output"] = {
+            "images": [
+                {
+                    "type": "image",
+                    "id": blob_id,
+                    "available": True,
+                    "url": url,
+                    "urlExpiresAt": expires,
+                    "jobId": job["id"],
+                    "nsfwLevel": "pg",
+                    "width": width,
+                    "height": height,
+                }
+                for blob_id, (url, expires) in zip(wf.blob_ids, image_urls, strict=True)
+            ]
+        }
+    elif status in ("failed", "expired"):
+        reason = (
+            "The job failed on the worker."
+            if status == "failed"
+            else "No worker took the job in time."
+        )
+        step["output"] = {"images": [], "errors": [reason]}
+    body = wf.body
+    return {
+        "id": wf.id,
+        "createdAt": iso(wf.created_wall),
+        "transactions": {
+            "list": [
+                {
+                    "type": "debit",
+                    "amount": wf.cost["total"],
+                    "id": f"tx_{wf.id[3:]}",
+                    "accountType": "yellow",
+                }
+            ]
+        },
+        "metadata": body.get("metadata") or {},
+        "status": status,
+        "startedAt": iso(started),
+        "completedAt": iso(completed),
+        "tags": body.get("tags") or [],
+        "arguments": body.get("arguments") or {},
+        "steps": [step],
+        "callbacks": body.get("callbacks") or [],
+        "tips": body.get("tips") or {"civitai": 0, "creators": 0},
+        "cost": wf.cost,
+        "allowMatureContent": body.get("allowMatureContent"),
+        "upgradeMode": body.get("upgradeMode") or "manual",
+        "currencies": body.get("currencies") or ["yellow"],
+        "forceRefunded": False,
+        "externalId": wf.external_id,
+    }
+
+
+def image_size(inp: dict[str, Any]) -> tuple[int, int]:
+    side = 512 if inp.get("ecosystem") == "sd1" else 1024
+    return int(inp.get("width") or side), int(inp.get("height") or side)
