@@ -98,12 +98,15 @@ def list_command(
         from rich.console import Console
         from rich.table import Table
 
-        table = Table("run id", "workflow", "status", "started", "updated", "labels")
+        table = Table()
+        table.add_column("run id", no_wrap=True)
+        table.add_column("workflow", overflow="fold")
+        table.add_column("status", no_wrap=True)
+        table.add_column("started", no_wrap=True)
+        table.add_column("labels", overflow="fold")
         for s in found:
-            table.add_row(
-                s.run_id, s.workflow_id, s.status, _when(s.created_at), _when(s.updated_at),
-                _labels(s),
-            )  # fmt: skip
+            started = time.strftime("%m-%d %H:%M", time.localtime(s.created_at))
+            table.add_row(s.run_id, s.workflow_id, s.status, started, _labels(s))
         Console().print(table)
         return
     for s in found:

@@ -1,0 +1,125 @@
+"""The store does not grow with loop iterations, and never holds a credential."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from weft.store import KEEP_LAST, RunStore, open_store
+from weft.store.scrub import MASK, is_secret_name, needs_scrub, scrub
+
+from .conftest import start_run, step
+
+TOKEN = "tok_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+
+
+def _count(store: RunStore, table: str) -> int:
+    return int(store._connection().execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+
+def test_two_thousand_iteration_poll_loop_keeps_a_bounded_history(store: RunStore) -> None:
+    run_id = start_run(store)
+    step(store, run_id, "submit", 1, 0)
+    for i in range(2000):
+        step(store, run_id, "poll", 1, i, status=200 if i < 1999 else 201)
+    assert _count(store, "runs") == 1
+    assert _count(store, "step_stats") == 2
+    assert _count(store, "attempts") == 1 + (1 + KEEP_LAST)  # submit + (first + last N) polls
+    run = store.get_run(run_id)
+    assert run is not None
+    poll_stats = next(s for s in run.steps if s.step_key == "poll")
+    assert poll_stats.attempts == 2000  # the counter still knows how many there were
+    kept = [a for a in run.attempts if a.step_key == "poll"]
+    assert [a.seq for a in kept] == [1, *range(2001 - KEEP_LAST, 2001)]
+    assert [a.record["i"] for a in kept] == [0, *range(2000 - KEEP_LAST, 2000)]
+    assert kept[-1].record["statusCode"] == 201
+    assert kept[-1].summary == {"method": "GET", "url": "http://127.0.0.1/items/1999"}
+    assert run.state == {"position": 2000}
+
+
+def test_store_size_does_not_grow_with_iterations(store_path: Path) -> None:
+    def size_after(iterations: int, path: Path) -> int:
+        with open_store(path) as s:
+            run_id = start_run(s)
+            for i in range(iterations):
+                step(s, run_id, "poll", 1, i)
+        return path.stat().st_size
+
+    small = size_after(50, store_path.with_name("a.sqlite3"))
+    large = size_after(2000, store_path.with_name("b.sqlite3"))
+    # same pages after 50 or 2,000 iterations (rows are replaced, not added)
+    assert large <= small + 8192
+
+
+def test_scrub_masks_credential_headers_in_every_shape() -> None:
+    value = {
+        "headers": {"Authorization": f"Bearer {TOKEN}", "Accept": "application/json"},
+        "pairs": [["Cookie", f"s={TOKEN}"], ["X-Api-Key", TOKEN], ["Idempotency-Key", "run-1"]],
+        "objects": [{"name": "proxy-authorization", "value": TOKEN, "in": "header"}],
+        "nested": {"x-custom-token": TOKEN, "set-cookie": TOKEN, "step_key": "poll"},
+        "free": f"bearer {TOKEN}",
+    }
+    out = scrub(value)
+    assert TOKEN not in repr(out)
+    assert out["headers"] == {"Authorization": MASK, "Accept": "application/json"}
+    assert out["pairs"] == [["Cookie", MASK], ["X-Api-Key", MASK], ["Idempotency-Key", "run-1"]]
+    assert out["objects"][0] == {"name": "proxy-authorization", "value": MASK, "in": "header"}
+    assert out["nested"] == {"x-custom-token": MASK, "set-cookie": MASK, "step_key": "poll"}
+    assert out["free"] == MASK
+    assert value["headers"]["Authorization"] == f"Bearer {TOKEN}"  # input untouched
+    assert not is_secret_name("Idempotency-Key") and not is_secret_name("step_key")
+    assert not is_secret_name("Content-Type") and is_secret_name("X-API-KEY")
+    assert not needs_scrub(b'{"method":"GET","url":"http://127.0.0.1/x","state":{"i":1}}')
+
+
+def test_a_token_never_reaches_the_store_file(store_path: Path) -> None:
+    store = open_store(store_path)
+    run_id = start_run(
+        store,
+        inputs={"apiKey": "***", "prompt": "p"},
+        state={"request": {"headers": {"Authorization": f"Bearer {TOKEN}"}}},
+    )
+    store.request_sending(
+        run_id,
+        step_key="submit",
+        attempt=1,
+        summary={
+            "method": "POST",
+            "url": "http://127.0.0.1/v2/consumer/workflows",
+            "headers": [
+                ["Authorization", f"Bearer {TOKEN}"],
+                ["Cookie", f"session={TOKEN}"],
+                ["X-Api-Key", TOKEN],
+                ["Proxy-Authorization", f"Basic {TOKEN}"],
+                ["Idempotency-Key", run_id],
+            ],
+        },
+        resend_safe=True,
+        state={"headers": {"x-api-key": TOKEN}, "position": 1},
+    )
+    store.attempt_finished(
+        run_id,
+        step_key="submit",
+        attempt=1,
+        record={"statusCode": 200, "headers": {"Set-Cookie": f"s={TOKEN}"}},
+    )
+    store.checkpoint(run_id, state={"last": {"Authorization": f"Bearer {TOKEN}"}})
+    store.run_finished(
+        run_id,
+        status="succeeded",
+        outputs={"auth": {"authorization": TOKEN}},
+        error=None,
+        result={"status": "succeeded", "steps": [{"request": {"Cookie": TOKEN}}]},
+    )
+    files = [p for p in store_path.parent.iterdir() if p.name.startswith(store_path.name)]
+    assert any(p.name.endswith("-wal") for p in files)  # the WAL is checked too
+    needle = TOKEN.encode()
+    for path in files:
+        assert needle not in path.read_bytes(), path
+    run = store.get_run(run_id)
+    assert run is not None
+    (kept,) = run.attempts
+    assert kept.summary is not None
+    assert ["Idempotency-Key", run_id] in kept.summary["headers"]  # resume still has its key
+    assert ["Authorization", MASK] in kept.summary["headers"]
+    store.close()
+    assert needle not in store_path.read_bytes()
