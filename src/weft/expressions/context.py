@@ -52,6 +52,8 @@ class EvalContext:
     * ``workflows``: workflowId -> ``{"inputs": {...}, "outputs": {...}}``.
     * ``source_descriptions``: name -> ``{"url": ..., "type": ..., <operationId|workflowId>: obj}``.
     * ``components``: ``inputs|parameters|successActions|failureActions`` -> name -> object.
+    * ``message_headers`` / ``message_payload`` / ``self_uri``: Arazzo 1.1 ``$message.header.X``,
+      ``$message.payload`` (AsyncAPI steps) and ``$self``.
     """
 
     url: Any = ABSENT
@@ -69,3 +71,6 @@ class EvalContext:
     workflows: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: _EMPTY)
     source_descriptions: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: _EMPTY)
     components: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: _EMPTY)
+    message_headers: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    message_payload: Any = ABSENT
+    self_uri: Any = ABSENT
