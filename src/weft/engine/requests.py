@@ -1,0 +1,202 @@
+"""Build the HTTP request of an operation step, and the ``$request`` view of what was sent."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin
+
+from weft.engine.interfaces import HttpRequest
+from weft.engine.plan import StepPlan
+from weft.expressions.context import ABSENT, EvalContext
+from weft.openapi.bodies import BodyError, encode_body, replace_xpath, set_pointer
+from weft.openapi.serialize import (
+    expand_path,
+    serialize_content,
+    serialize_cookie,
+    serialize_header,
+    serialize_path,
+    serialize_query,
+)
+from weft.secrets import SecretSet, is_sensitive_header
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
+
+
+class RequestBuildError(Exception):
+    """The step's request cannot be built (a path parameter without value, a bad payload)."""
+
+
+@dataclass(slots=True)
+class BuiltRequest:
+    request: HttpRequest
+    headers: dict[str, str]  # lower-cased, for $request.header
+    query: dict[str, Any]
+    path: dict[str, Any]
+    body: Any  # the payload value before encoding (ABSENT when none)
+    idempotency_key: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def server_base(plan: StepPlan, servers: Mapping[str, str], source_urls: Mapping[str, str]) -> str:
+    """The server URL of the step's operation: an override by source name, else the first
+    server of the description with variable defaults (relative URLs resolve against the
+    description's own URL)."""
+    op = plan.operation
+    assert op is not None
+    override = servers.get(op.source)
+    if override:
+        return override.rstrip("/")
+    if op.servers:
+        server = op.servers[0]
+        url = server.url
+        for name, default in (server.variables or {}).items():
+            url = url.replace("{" + name + "}", str(default))
+    else:
+        url = "/"
+    if "://" not in url:
+        url = urljoin(source_urls.get(op.source, ""), url)
+    return url.rstrip("/")
+
+
+def build_request(plan: StepPlan, ctx: EvalContext, base: str, secrets: SecretSet) -> BuiltRequest:
+    op = plan.operation
+    assert op is not None
+    path_values: dict[str, str] = {}
+    path_raw: dict[str, Any] = {}
+    query_parts: list[str] = []
+    query_raw: dict[str, Any] = {}
+    headers: list[tuple[str, str]] = []
+    header_view: dict[str, str] = {}
+    cookies: list[str] = []
+    warnings: list[str] = []
+    for p in plan.params:
+        value = p.value.evaluate(ctx)
+        if value is ABSENT:
+            if p.location == "path":
+                raise RequestBuildError(f"path parameter {p.name!r} has no value")
+            warnings.append(f"{p.location} parameter {p.name!r} has no value; not sent")
+            continue
+        loc = p.location
+        if p.content_type is not None:
+            value = serialize_content(value, p.content_type)
+        if loc == "path":
+            path_raw[p.name] = value
+            path_values[p.name] = serialize_path(p.name, value, p.style, p.explode)
+        elif loc == "query":
+            query_raw[p.name] = value
+            query_parts.extend(serialize_query(p.name, value, p.style, p.explode, p.allow_reserved))
+        elif loc == "header":
+            text = serialize_header(value, p.explode)
+            if is_sensitive_header(p.name):
+                secrets.add_header_value(text)
+            headers.append((p.name, text))
+            header_view[p.name.lower()] = text
+        elif loc == "cookie":
+            pairs = serialize_cookie(p.name, value, p.explode)
+            for pair in pairs:
+                secrets.add(pair.split("=", 1)[1])
+            cookies.extend(pairs)
+        elif loc == "querystring":
+            text = value if isinstance(value, str) else serialize_content(value, "application/json")
+            query_parts.append(text.lstrip("?"))
+    if cookies:
+        cookie_header = "; ".join(cookies)
+        headers.append(("Cookie", cookie_header))
+        header_view["cookie"] = cookie_header
+    url = base + expand_path(op.path, path_values)
+    if query_parts:
+        url += ("&" if "?" in url else "?") + "&".join(query_parts)
+    body_bytes: bytes | None = None
+    payload: Any = ABSENT
+    if plan.body is not None:
+        payload, body_bytes, content_type = _body(plan, ctx)
+        if content_type and "content-type" not in header_view:
+            headers.append(("Content-Type", content_type))
+            header_view["content-type"] = content_type
+    idem = header_view.get("idempotency-key")
+    if idem is None and isinstance(payload, Mapping):
+        name = plan.idempotency_field or ("externalId" if "externalId" in payload else None)
+        if name is not None:
+            v = payload.get(name)
+            idem = str(v) if v not in (None, ABSENT, "") else None
+    return BuiltRequest(
+        HttpRequest(op.method, url, headers, body_bytes),
+        header_view,
+        query_raw,
+        path_raw,
+        payload,
+        idem,
+        warnings,
+    )
+
+
+def _body(plan: StepPlan, ctx: EvalContext) -> tuple[Any, bytes | None, str | None]:
+    body = plan.body
+    assert body is not None
+    payload = body.payload.evaluate(ctx) if body.payload is not None else ABSENT
+    if body.replacements:
+        if payload is ABSENT:
+            payload = {}
+        elif not isinstance(payload, str | bytes):
+            payload = copy.deepcopy(payload)
+        for rep in body.replacements:
+            value = rep.value.evaluate(ctx)
+            if value is ABSENT:
+                raise RequestBuildError(f"replacement {rep.target!r} has no value")
+            try:
+                if rep.xpath and isinstance(payload, str):
+                    payload = replace_xpath(payload, rep.target, value)
+                else:
+                    payload = set_pointer(payload, rep.target, value)
+            except BodyError as exc:
+                raise RequestBuildError(str(exc)) from exc
+    if payload is ABSENT:
+        return ABSENT, None, body.content_type
+    try:
+        data, content_type = encode_body(_strip_absent(payload), body.content_type)
+    except BodyError as exc:
+        raise RequestBuildError(str(exc)) from exc
+    return payload, data, content_type
+
+
+def _strip_absent(value: Any) -> Any:
+    """Payload members whose expression has no value are left out (not sent as null)."""
+    if isinstance(value, dict):
+        return {k: _strip_absent(v) for k, v in value.items() if v is not ABSENT}
+    if isinstance(value, list):
+        return [_strip_absent(v) for v in value if v is not ABSENT]
+    return value
+
+
+def resend_safe(method: str, built: BuiltRequest) -> bool:
+    """Safe to send again after an unknown outcome: idempotent method or idempotency key."""
+    return method.upper() in IDEMPOTENT_METHODS or built.idempotency_key is not None
+
+
+def request_summary(built: BuiltRequest, secrets: SecretSet) -> dict[str, Any]:
+    """What the recorder sees of a request: method, URL and headers, secrets masked."""
+    req = built.request
+    summary: dict[str, Any] = {
+        "method": req.method,
+        "url": secrets.mask_str(req.url),
+        "headers": [list(h) for h in secrets.mask_headers(req.headers)],
+    }
+    if req.body is not None:
+        summary["bodyBytes"] = len(req.body)
+    if built.idempotency_key is not None:
+        summary["idempotencyKey"] = secrets.mask_str(built.idempotency_key)
+    return summary
+
+
+__all__ = [
+    "IDEMPOTENT_METHODS",
+    "BuiltRequest",
+    "RequestBuildError",
+    "build_request",
+    "request_summary",
+    "resend_safe",
+    "server_base",
+]

@@ -1,0 +1,125 @@
+"""The resumable snapshot of a run: small, JSON-serialisable, and free of secrets.
+
+A snapshot lists the stack of workflow frames (the run's workflow first, then any nested
+workflow being executed by a step), each with its inputs, the outputs of the steps done so far,
+the index of the next step, visit and retry counters, and any pending delay. ``inFlight`` names
+the step attempt whose request may be on the wire (set by ``request_sending``, cleared by the
+next checkpoint). Secrets are replaced by placeholders (``{"$weftSecret": name}``) that resume
+refills from re-supplied inputs or the environment (``WEFT_INPUT_<NAME>``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from weft.engine.plan import WorkflowPlan
+from weft.errors import UsageError
+from weft.expressions.context import ABSENT, EvalContext
+from weft.secrets import SecretSet, is_placeholder, placeholder
+
+SNAPSHOT_VERSION = 1
+
+
+@dataclass(slots=True)
+class Frame:
+    """One workflow being executed."""
+
+    plan: WorkflowPlan
+    inputs: dict[str, Any]
+    ref: str  # how the parent named this workflow ("" for the run's workflow)
+    depth: int = 0
+    index: int = 0  # next step to execute
+    step_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    visits: dict[str, int] = field(default_factory=dict)
+    retries: dict[str, int] = field(default_factory=dict)
+    delay: float | None = None  # an explicit delay before the next step (retry action)
+    retry_after: dict[str, float] = field(default_factory=dict)
+    last_ctx: EvalContext | None = None
+    deps_done: bool = False
+
+
+def _mask_value(value: Any, secrets: SecretSet, by_value: Mapping[str, str], name: str) -> Any:
+    if isinstance(value, str):
+        if value in by_value:
+            return placeholder(by_value[value])
+        if secrets.is_secret(value):
+            return placeholder(name)
+        return value
+    if isinstance(value, Mapping):
+        return {k: _mask_value(v, secrets, by_value, f"{name}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_value(v, secrets, by_value, f"{name}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, bytes):
+        return None
+    if value is ABSENT:
+        return None
+    return value
+
+
+def frame_to_dict(frame: Frame, secrets: SecretSet, secret_inputs: Mapping[str, str]) -> dict:
+    """``secret_inputs`` maps a secret value to the input name that refills it."""
+    inputs = {}
+    for k, v in frame.inputs.items():
+        if k in frame.plan.secret_inputs or (isinstance(v, str) and secrets.is_secret(v)):
+            inputs[k] = placeholder(k)
+        else:
+            inputs[k] = _mask_value(v, secrets, secret_inputs, f"inputs.{k}")
+    return {
+        "workflowId": frame.plan.workflow_id,
+        "ref": frame.ref,
+        "depth": frame.depth,
+        "index": frame.index,
+        "inputs": inputs,
+        "stepOutputs": {
+            sid: _mask_value(out, secrets, secret_inputs, f"steps.{sid}.outputs")
+            for sid, out in frame.step_outputs.items()
+        },
+        "visits": dict(frame.visits),
+        "retries": dict(frame.retries),
+        "delay": frame.delay,
+        "retryAfter": dict(frame.retry_after),
+        "depsDone": frame.deps_done,
+    }
+
+
+def refill(value: Any, supplied: Mapping[str, Any]) -> Any:
+    """Replace placeholders by re-supplied inputs or ``WEFT_INPUT_<NAME>`` variables."""
+    if is_placeholder(value):
+        name = value["$weftSecret"]
+        if name in supplied:
+            return supplied[name]
+        env = "WEFT_INPUT_" + "".join(c if c.isalnum() else "_" for c in name).upper()
+        if env in os.environ:
+            return os.environ[env]
+        raise UsageError(
+            f"the secret {name!r} is needed to resume and was not stored",
+            why="secrets never reach the run store",
+            hint=f"pass it again: weft resume RUN_ID -i {name}=… (or set {env})",
+        )
+    if isinstance(value, Mapping):
+        return {k: refill(v, supplied) for k, v in value.items()}
+    if isinstance(value, list):
+        return [refill(v, supplied) for v in value]
+    return value
+
+
+def frame_from_dict(plan: WorkflowPlan, d: Mapping[str, Any], supplied: Mapping[str, Any]) -> Frame:
+    return Frame(
+        plan=plan,
+        inputs=refill(dict(d.get("inputs", {})), supplied),
+        ref=d.get("ref", ""),
+        depth=int(d.get("depth", 0)),
+        index=int(d.get("index", 0)),
+        step_outputs=refill(dict(d.get("stepOutputs", {})), supplied),
+        visits={k: int(v) for k, v in d.get("visits", {}).items()},
+        retries={k: int(v) for k, v in d.get("retries", {}).items()},
+        delay=d.get("delay"),
+        retry_after={k: float(v) for k, v in d.get("retryAfter", {}).items()},
+        deps_done=bool(d.get("depsDone", False)),
+    )
+
+
+__all__ = ["SNAPSHOT_VERSION", "Frame", "frame_from_dict", "frame_to_dict", "refill"]

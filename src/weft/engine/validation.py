@@ -1,0 +1,109 @@
+"""Workflow inputs: schema ``default``s applied, then validated (JSON Schema 2020-12)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from weft.engine.plan import WorkflowPlan
+from weft.errors import UsageError
+
+
+def prepare_inputs(plan: WorkflowPlan, inputs: Mapping[str, Any], *, where: str) -> dict[str, Any]:
+    """Inputs with top-level schema defaults filled in; :class:`UsageError` if invalid."""
+    prepared = dict(inputs)
+    for name, default in plan.defaults.items():
+        prepared.setdefault(name, default)
+    if plan.validator is None:
+        return prepared
+    errors = sorted(plan.validator.iter_errors(prepared), key=lambda e: list(e.path))
+    if errors:
+        lines = []
+        for err in errors[:5]:
+            path = "/".join(str(p) for p in err.absolute_path) or "(inputs)"
+            message = err.message
+            for secret in plan.secret_inputs:
+                value = prepared.get(secret)
+                if isinstance(value, str) and value and value in message:
+                    message = message.replace(value, "***")
+            lines.append(f"{path}: {message}")
+        raise UsageError(
+            "the inputs do not match the workflow's inputs schema",
+            where=where,
+            why="; ".join(lines),
+            hint="pass the missing or corrected values with -i name=value or --inputs FILE",
+        )
+    return prepared
+
+
+def convert_cli_value(plan: WorkflowPlan, name: str, text: str) -> Any:
+    """A ``-i name=value`` string converted to the type the inputs schema declares."""
+    import orjson
+
+    schema = _property_schema(plan, name)
+    types = schema.get("type") if isinstance(schema, Mapping) else None
+    if isinstance(types, str):
+        types = [types]
+    if not types:
+        return text
+    for t in types:
+        try:
+            if t == "string":
+                return text
+            if t == "integer":
+                return int(text)
+            if t == "number":
+                value = float(text)
+                return int(value) if value.is_integer() and "." not in text else value
+            if t == "boolean":
+                lowered = text.lower()
+                if lowered in ("true", "1", "yes", "on"):
+                    return True
+                if lowered in ("false", "0", "no", "off"):
+                    return False
+                continue
+            if t == "null" and text in ("null", ""):
+                return None
+            if t in ("array", "object"):
+                value = orjson.loads(text)
+                if (t == "array") == isinstance(value, list):
+                    return value
+                if (t == "array" and "," in text) or t == "array":
+                    return [p.strip() for p in text.split(",")] if t == "array" else text
+        except ValueError:
+            if t == "array":
+                return [p.strip() for p in text.split(",") if p.strip()]
+            continue
+    raise UsageError(
+        f"input {name!r}: {text!r} is not a valid {' or '.join(types)}",
+        hint=f"give {name} a value of type {' or '.join(types)}",
+    )
+
+
+def _property_schema(plan: WorkflowPlan, name: str) -> Any:
+    schema = plan.workflow.inputs
+    raw = plan.loaded.document.raw
+    if isinstance(schema, Mapping) and isinstance(schema.get("$ref"), str):
+        from weft.engine.plan import _pointer_get
+
+        ref = schema["$ref"]
+        if ref.startswith("#/"):
+            schema = _pointer_get(raw, ref[1:])
+    if not isinstance(schema, Mapping):
+        return None
+    props = schema.get("properties")
+    if not isinstance(props, Mapping):
+        return None
+    sub = props.get(name)
+    if (
+        isinstance(sub, Mapping)
+        and isinstance(sub.get("$ref"), str)
+        and sub["$ref"].startswith("#/")
+    ):
+        from weft.engine.plan import _pointer_get
+
+        sub = _pointer_get(raw, sub["$ref"][1:])
+    return sub
+
+
+__all__ = ["convert_cli_value", "prepare_inputs"]
