@@ -57,6 +57,7 @@ def test_scrub_masks_credential_headers_in_every_shape() -> None:
         "objects": [{"name": "proxy-authorization", "value": TOKEN, "in": "header"}],
         "nested": {"x-custom-token": TOKEN, "set-cookie": TOKEN, "step_key": "poll"},
         "free": f"bearer {TOKEN}",
+        "prompt": "Basic shapes, token economy",
     }
     out = scrub(value)
     assert TOKEN not in repr(out)
@@ -65,6 +66,7 @@ def test_scrub_masks_credential_headers_in_every_shape() -> None:
     assert out["objects"][0] == {"name": "proxy-authorization", "value": MASK, "in": "header"}
     assert out["nested"] == {"x-custom-token": MASK, "set-cookie": MASK, "step_key": "poll"}
     assert out["free"] == MASK
+    assert out["prompt"] == "Basic shapes, token economy"
     assert value["headers"]["Authorization"] == f"Bearer {TOKEN}"  # input untouched
     assert not is_secret_name("Idempotency-Key") and not is_secret_name("step_key")
     assert not is_secret_name("Content-Type") and is_secret_name("X-API-KEY")

@@ -5,8 +5,8 @@ writes anyway. It replaces the value of any header-like entry whose name is a cr
 (``Authorization``, ``Proxy-Authorization``, ``Cookie``, ``Set-Cookie``, ``X-Api-Key`` and any
 ``*-Key`` / ``*-Token`` / ``*-Secret`` header, except ``Idempotency-Key`` which resume needs) with
 ``"***"``, in the three shapes headers take: mapping keys, ``[name, value]`` pairs and
-``{"name": ..., "value": ...}`` objects. Values that look like credentials
-(``Bearer …``, ``Basic …``) are masked wherever they appear.
+``{"name": ..., "value": ...}`` objects. Whole values that are credentials
+(``Bearer <token>``, ``Basic <base64>``) are masked wherever they appear; prose is not.
 """
 
 from __future__ import annotations
@@ -23,7 +23,11 @@ _SECRET_NAME = re.compile(
     re.IGNORECASE,
 )
 _NOT_SECRET = frozenset({"idempotency-key"})
-_SECRET_VALUE = re.compile(r"^\s*(?:bearer|basic|digest|token)\s+\S", re.IGNORECASE)
+# a whole value that is an Authorization credential (not prose that starts with "Basic ...")
+_SECRET_VALUE = re.compile(
+    r"^\s*(?:(?:bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{16,}|digest\s+username=.*)\s*$",
+    re.IGNORECASE,
+)
 # a quick test on lower-cased serialised JSON: when none of these occur, nothing needs scrubbing
 _TRIGGERS: tuple[bytes, ...] = (
     b"authorization",
