@@ -43,7 +43,8 @@ from harness import (
     table,
 )
 
-RUNNERS = ("baseline", "weft", "jentic", "respect")
+RUNNERS = ("baseline", "weft", "weft-store", "jentic", "respect")
+WEFT_ROWS = ("weft", "weft-store")
 TARGETS = {"jentic": 10.0, "respect": 100.0}  # weft's overhead must be this many times smaller
 
 Builder = Callable[[Path, str, int], peers.Invocation]
@@ -62,7 +63,10 @@ def _weft_command() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "weft"]
 
 
-def weft_invocation(work: Path, base_url: str, steps: int) -> peers.Invocation:
+def weft_invocation(
+    work: Path, base_url: str, steps: int, *, store: bool = False
+) -> peers.Invocation:
+    """``weft run`` on the seed, unchanged; ``store`` records the run (a fresh SQLite file)."""
     if not peers.seed_available():
         raise peers.Unavailable(f"the seed is not available under {peers.SHARED_SEED}")
     cmd = _weft_command()
@@ -80,7 +84,7 @@ def weft_invocation(work: Path, base_url: str, steps: int) -> peers.Invocation:
     for name, value in peers.INPUTS.items():
         argv += ["-i", f"{name}={value}"]
     if "--pace" in help_text:
-        argv += ["--pace", "0"]
+        argv += ["--pace", "off"]
     elif "--no-pace" in help_text:
         argv.append("--no-pace")
     else:
@@ -89,11 +93,20 @@ def weft_invocation(work: Path, base_url: str, steps: int) -> peers.Invocation:
         argv += ["--max-steps", str(steps + 100)]
     elif steps > 1000:
         raise peers.Unavailable("`weft run` has no --max-steps (default bound is 1000 steps)")
-    if "--no-store" in help_text:
-        argv.append("--no-store")
     env = dict(os.environ)
-    env.setdefault("WEFT_STORE", str(work / "weft-store.sqlite"))
+    if store:
+        if "--store" not in help_text:
+            raise peers.Unavailable("`weft run` has no --store option")
+        argv += ["--store", str(work / f"weft-store-{steps}.sqlite")]
+    elif "--no-store" in help_text:
+        argv.append("--no-store")
+    else:
+        env["WEFT_STORE"] = str(work / f"weft-store-{steps}.sqlite")
     return peers.Invocation(argv, env, work)
+
+
+def weft_store_invocation(work: Path, base_url: str, steps: int) -> peers.Invocation:
+    return weft_invocation(work, base_url, steps, store=True)
 
 
 def jentic_invocation(work: Path, base_url: str, steps: int) -> peers.Invocation:
@@ -110,6 +123,7 @@ def respect_invocation(work: Path, base_url: str, steps: int) -> peers.Invocatio
 BUILDERS: dict[str, Builder] = {
     "baseline": baseline_invocation,
     "weft": weft_invocation,
+    "weft-store": weft_store_invocation,
     "jentic": jentic_invocation,
     "respect": respect_invocation,
 }
@@ -129,7 +143,7 @@ def check_run(runner: str, m: Measurement, stats: dict[str, object], steps: int)
     total = counts.get("total", 0) if isinstance(counts, dict) else 0
     if total != steps:
         return f"made {total} requests, expected {steps}"
-    if runner == "weft":
+    if runner in WEFT_ROWS:
         try:
             result = json.loads(m.stdout)
         except ValueError:
@@ -280,30 +294,39 @@ def report(
     ratio_rows = _ratio_rows(overheads, unavailable)
     if ratio_rows:
         print()
-        print(table(["weft overhead vs", "ratio", "target", "met"], ratio_rows))
+        print(table(["overhead/step", "ratio", "target", "met"], ratio_rows))
     data["ratios"] = ratio_rows
     return data
 
 
 def _ratio_rows(overheads: dict[str, float], unavailable: dict[str, str]) -> list[list[str]]:
     rows = []
-    weft = overheads.get("weft")
-    for peer, target in TARGETS.items():
-        other = overheads.get(peer)
-        if weft is None or other is None or other <= 0:
-            why = unavailable.get("weft") or unavailable.get(peer) or "not measured"
-            rows.append([peer, "n/a", f"≤ 1/{target:.0f}", why[:60]])
-            continue
-        ratio = max(weft, 0.0) / other
-        met = "yes" if ratio <= 1 / target else "NO"
-        rows.append([peer, f"1/{1 / ratio:.0f}" if ratio > 0 else "~0", f"≤ 1/{target:.0f}", met])
+    for row in WEFT_ROWS:
+        weft = overheads.get(row)
+        for peer, target in TARGETS.items():
+            other = overheads.get(peer)
+            label = f"{row} vs {peer}"
+            if weft is None or other is None or other <= 0:
+                why = unavailable.get(row) or unavailable.get(peer) or "not measured"
+                rows.append([label, "n/a", f"≤ 1/{target:.0f}", why[:60]])
+                continue
+            ratio = max(weft, 0.0) / other
+            met = "yes" if ratio <= 1 / target else "NO"
+            shown = (
+                "~0"
+                if ratio <= 0
+                else f"1/{1 / ratio:.1f}"
+                if ratio > 0.01
+                else f"1/{1 / ratio:.0f}"
+            )
+            rows.append([label, shown, f"≤ 1/{target:.0f}", met])
     return rows
 
 
 def _version(runner: str) -> str:
     if runner in ("jentic", "respect"):
         return peers.installed_version(runner)
-    if runner == "weft":
+    if runner in WEFT_ROWS:
         try:
             import weft
 
