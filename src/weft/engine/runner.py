@@ -132,22 +132,7 @@ class Runner:
 
     # -- entry points -------------------------------------------------------------------------
     def plan(self, workflow_id: str | None) -> WorkflowPlan:
-        doc = self.loaded.document
-        if workflow_id is None:
-            if not doc.workflows:
-                raise DocumentError("the document defines no workflow", where=doc.uri)
-            wf = doc.workflows[0]
-        else:
-            found = doc.workflow(workflow_id)
-            if found is None:
-                known = ", ".join(w.workflow_id for w in doc.workflows)
-                raise UsageError(
-                    f"no workflow {workflow_id!r} in the document",
-                    where=doc.uri,
-                    hint=f"choose one of: {known}",
-                )
-            wf = found
-        return plan_for(self.loaded, wf, strict=self.strict)
+        return select_plan(self.loaded, workflow_id, strict=self.strict)
 
     async def run(self, workflow_id: str | None, inputs: Mapping[str, Any]) -> RunResult:
         plan = self.plan(workflow_id)
@@ -374,6 +359,8 @@ class Runner:
     async def _attempt(self, frame: Frame, sp: StepPlan) -> _Attempt:
         sid = sp.step_id
         visits = frame.visits.get(sid, 0)
+        if self.executions >= self.max_steps:
+            raise _BoundHit(sid, f"max steps reached ({self.max_steps} step executions)")
         delay = frame.delay
         frame.delay = None
         if delay is None and visits > 0:
@@ -396,8 +383,6 @@ class Runner:
             await self.clock.sleep(delay)
         self._check_deadline(sid, 0.0)
         self.executions += 1
-        if self.executions > self.max_steps:
-            raise _BoundHit(sid, f"max steps reached ({self.max_steps} step executions)")
         frame.visits[sid] = visits + 1
         key = (frame.plan.workflow_id, sid)
         sr = self.step_results.get(key)
@@ -669,6 +654,28 @@ class Runner:
         return self._finish(top, OUTCOME_UNKNOWN, {}, {}, error, message)
 
 
+def select_plan(
+    loaded: LoadedDocument, workflow_id: str | None, *, strict: bool = False
+) -> WorkflowPlan:
+    """The compiled plan of a workflow (the first one when ``workflow_id`` is None)."""
+    doc = loaded.document
+    if workflow_id is None:
+        if not doc.workflows:
+            raise DocumentError("the document defines no workflow", where=doc.uri)
+        wf = doc.workflows[0]
+    else:
+        found = doc.workflow(workflow_id)
+        if found is None:
+            known = ", ".join(w.workflow_id for w in doc.workflows)
+            raise UsageError(
+                f"no workflow {workflow_id!r} in the document",
+                where=doc.uri,
+                hint=f"choose one of: {known}",
+            )
+        wf = found
+    return plan_for(loaded, wf, strict=strict)
+
+
 def _is_absent(value: Any) -> bool:
     from weft.expressions.context import ABSENT
 
@@ -685,4 +692,4 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
-__all__ = ["EventCallback", "Runner"]
+__all__ = ["EventCallback", "Runner", "select_plan"]
