@@ -1,0 +1,141 @@
+"""``load``: read an Arazzo document and its source descriptions into a LoadedDocument.
+
+Refuses (DocumentError, exit 2) what cannot be an Arazzo document at all: unreadable or
+unparsable bytes, a top level that is not an object, a missing or unknown ``arazzo`` version,
+or a source description that cannot be read. Everything else loads, and :func:`validate`
+reports what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from weft.document.builder import build_document
+from weft.document.fetch import (
+    MAX_DOCUMENT_BYTES,
+    MAX_SOURCE_BYTES,
+    Fetch,
+    display,
+    read,
+    resolve,
+    to_uri,
+)
+from weft.document.loaded import LoadedDocument, LoadedSource
+from weft.document.model import SourceDescription
+from weft.document.parse import parse_bytes
+from weft.errors import DocumentError
+
+VERSION = re.compile(r"^1\.([01])\.\d+(-.+)?$")
+
+
+def check_header(raw: Any, where: str) -> str:
+    """The version family ("1.0"/"1.1") of an Arazzo tree, or DocumentError."""
+    if not isinstance(raw, dict):
+        kind = type(raw).__name__.replace("dict", "object").replace("list", "list")
+        raise DocumentError(
+            "not an Arazzo document",
+            where=where,
+            why=f"the top level is a {kind}, not an object with an 'arazzo' field",
+        )
+    if "arazzo" not in raw:
+        why = "there is no 'arazzo' field"
+        if "openapi" in raw or "swagger" in raw:
+            why += " (this looks like an OpenAPI description)"
+        raise DocumentError(
+            "not an Arazzo document",
+            where=where,
+            why=why,
+            hint="an Arazzo document starts with e.g. 'arazzo: 1.0.1'",
+        )
+    version = raw["arazzo"]
+    match = VERSION.match(version) if isinstance(version, str) else None
+    if match is None:
+        raise DocumentError(
+            f"unsupported Arazzo version {version!r}",
+            where=where,
+            why="weft reads Arazzo 1.0.x and 1.1.x (the version is a string)",
+            hint="write e.g. arazzo: 1.0.1 or arazzo: 1.1.0",
+        )
+    return f"1.{match.group(1)}"
+
+
+def load(location: str, *, fetch: Fetch | None = None) -> LoadedDocument:
+    """Load an Arazzo document (path or ``file:``/``http(s):`` URL) and all its sources."""
+    uri = to_uri(location)
+    label = location if not location.startswith("file:") else display(uri)
+    return _Loader(fetch).arazzo(uri, label)
+
+
+class _Loader:
+    def __init__(self, fetch: Fetch | None) -> None:
+        self.fetch = fetch
+        self.documents: dict[str, LoadedDocument] = {}
+        self.trees: dict[str, Any] = {}
+
+    def arazzo(self, uri: str, label: str) -> LoadedDocument:
+        data = read(uri, fetch=self.fetch, limit=MAX_DOCUMENT_BYTES, what="Arazzo document")
+        parsed = parse_bytes(data, label)
+        family = check_header(parsed.data, label)
+        document = build_document(parsed, family)
+        document.uri = display(uri)
+        document.content_hash = hashlib.sha256(data).hexdigest()
+        base = uri
+        if family == "1.1" and document.self_uri:
+            base = resolve(uri, document.self_uri.split("#")[0])
+        document.base_uri = base
+        loaded = LoadedDocument(document=document, parsed=parsed)
+        self.documents[uri] = loaded
+        for sd in document.source_descriptions:
+            if sd.name and sd.url and sd.name not in loaded.sources:
+                loaded.sources[sd.name] = self.source(sd, base)
+        return loaded
+
+    def tree(self, url: str, what: str) -> Any:
+        if url not in self.trees:
+            data = read(url, fetch=self.fetch, limit=MAX_SOURCE_BYTES, what=what)
+            self.trees[url] = parse_bytes(data, display(url), positions=False).data
+        return self.trees[url]
+
+    def source(self, sd: SourceDescription, base: str) -> LoadedSource:
+        url = resolve(base, sd.url)
+        where = display(url)
+        try:
+            if sd.type == "arazzo":
+                loaded = self.documents.get(url) or self.arazzo(url, where)
+                return LoadedSource(
+                    sd.name, where, "arazzo", arazzo=loaded, raw=loaded.document.raw
+                )
+            tree = self.tree(url, f"source description {sd.name!r}")
+            kind = sd.type or _sniff(tree)
+            if kind == "arazzo" and sd.type is None:
+                loaded = self.documents.get(url) or self.arazzo(url, where)
+                return LoadedSource(sd.name, where, "arazzo", arazzo=loaded, raw=tree)
+            if kind == "asyncapi":
+                return LoadedSource(sd.name, where, "asyncapi", raw=tree)
+            from weft.openapi.description import OpenAPIDescription
+
+            desc = OpenAPIDescription.from_tree(
+                sd.name,
+                where,
+                tree,
+                load_external=lambda u: self.tree(u, f"file referenced by source {sd.name!r}"),
+            )
+            return LoadedSource(sd.name, where, "openapi", openapi=desc, raw=tree)
+        except DocumentError as exc:
+            raise DocumentError(
+                f"source description {sd.name!r} cannot be loaded ({where})",
+                where=str(sd.at("url")),
+                why=exc.render().replace("\n", "\n  "),
+                hint="check the source's url (relative urls resolve against the document)",
+            ) from None
+
+
+def _sniff(tree: Any) -> str:
+    if isinstance(tree, dict):
+        if "arazzo" in tree:
+            return "arazzo"
+        if "asyncapi" in tree:
+            return "asyncapi"
+    return "openapi"

@@ -1,0 +1,32 @@
+"""``lint``: rules with stable ids, a severity, a location and a concrete fix.
+
+| rule | severity | finds |
+| --- | --- | --- |
+| arazzo/bare-expression | warning | ``Bearer $inputs.x``: an expression embedded without ``{}`` |
+| arazzo/jsonpath-not-rfc9535 | warning | non-query ``type: jsonpath`` conditions |
+| arazzo/bare-operation-id | warning | bare operationIds while several sources exist |
+| arazzo/unbounded-poll | warning | a step that jumps back to itself with no delay and no bound |
+| arazzo/unreachable-step | warning | steps no path reaches |
+| arazzo/goto-cycle-no-exit | warning | goto loops that can only end by failing |
+| arazzo/output-not-in-schema | warning | an output pointer the schema excludes |
+| arazzo/output-not-described | info | a pointer the (open) response schema does not describe |
+| arazzo/enum-fallthrough | warning | onSuccess criteria leaving enum values to fall through |
+| arazzo/request-body-schema | warning | constant payload parts the request schema rejects |
+| arazzo/unused-input | warning | declared inputs no expression uses |
+| arazzo/unused-component | warning | components nothing references |
+"""
+
+from __future__ import annotations
+
+from weft.document.diagnostics import Diagnostic, sort_key
+from weft.document.loaded import LoadedDocument
+
+
+def lint(loaded: LoadedDocument) -> list[Diagnostic]:
+    """All lint findings for a loaded document, sorted by position."""
+    from weft.document.rules import flow, schemas, text, usage
+
+    out: list[Diagnostic] = []
+    for module in (text, flow, schemas, usage):
+        out.extend(module.check(loaded))
+    return sorted(set(out), key=sort_key)

@@ -1,0 +1,124 @@
+"""Rules on written text: bare expressions, non-RFC 9535 JSONPath, bare operationIds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from weft.document import exprcheck
+from weft.document import model as m
+from weft.document.diagnostics import Diagnostic
+from weft.document.loaded import LoadedDocument
+from weft.document.walk import iter_criteria, iter_parameters
+
+
+def check(loaded: LoadedDocument) -> list[Diagnostic]:
+    return [*_bare_expressions(loaded), *_jsonpath(loaded), *_bare_operation_ids(loaded)]
+
+
+def _bare_fix(text: str) -> str | None:
+    found = exprcheck.bare_expressions(text)
+    if not found:
+        return None
+    out, last = [], 0
+    for start, end, _ in found:
+        out += [text[last:start], "{", text[start:end], "}"]
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _bare_expressions(loaded: LoadedDocument) -> list[Diagnostic]:
+    doc = loaded.document
+    out: list[Diagnostic] = []
+
+    def visit(value: Any, loc: m.Location, pointer: str | None) -> None:
+        if isinstance(value, str):
+            fixed = _bare_fix(value)
+            if fixed is not None:
+                found = ", ".join(t for _, _, t in exprcheck.bare_expressions(value))
+                out.append(
+                    Diagnostic(
+                        "arazzo/bare-expression",
+                        "warning",
+                        f"{value!r} embeds {found} without braces, so it is sent literally",
+                        loc,
+                        fixed,
+                    )
+                )
+        elif isinstance(value, dict) and pointer is not None:
+            for k, v in value.items():
+                p = f"{pointer}/{str(k).replace('~', '~0').replace('/', '~1')}"
+                visit(v, loaded.parsed.loc(p) if loaded.parsed else loc, p)
+        elif isinstance(value, list) and pointer is not None:
+            for i, v in enumerate(value):
+                p = f"{pointer}/{i}"
+                visit(v, loaded.parsed.loc(p) if loaded.parsed else loc, p)
+
+    for item in iter_parameters(doc):
+        if isinstance(item, m.Parameter):
+            visit(item.value, item.at("value"), f"{item.pointer}/value")
+    for wf in doc.workflows:
+        for step in wf.steps:
+            body = step.request_body
+            if body is not None:
+                if body.has_payload:
+                    visit(body.payload, body.at("payload"), f"{body.pointer}/payload")
+                for r in body.replacements:
+                    visit(r.value, r.at("value"), None)
+    return out
+
+
+def _jsonpath(loaded: LoadedDocument) -> list[Diagnostic]:
+    out = []
+    for c in iter_criteria(loaded.document):
+        if c.kind != "jsonpath" or c.version not in (None, "rfc9535"):
+            continue
+        if "{$" in c.condition or exprcheck.is_rfc9535_query(c.condition):
+            continue
+        rewrite = exprcheck.jsonpath_rewrite(c.condition)
+        simple = exprcheck.simple_rewrite(c.condition, c.context or "$response.body")
+        fixes = []
+        if rewrite:
+            fixes.append(
+                f'condition: "{rewrite}" (an RFC 9535 filter query: true when it selects something)'
+            )
+        if simple:
+            fixes.append(f"or drop 'type' and 'context' and use the simple condition: {simple}")
+        out.append(
+            Diagnostic(
+                "arazzo/jsonpath-not-rfc9535",
+                "warning",
+                f"type: jsonpath condition {c.condition!r} is not an RFC 9535 JSONPath query "
+                "(a comparison is only valid inside a filter [?...])",
+                c.at("condition"),
+                "; ".join(fixes) or None,
+            )
+        )
+    return out
+
+
+def _bare_operation_ids(loaded: LoadedDocument) -> list[Diagnostic]:
+    if len(loaded.openapi_sources) < 2:
+        return []
+    out = []
+    for wf in loaded.document.workflows:
+        for step in wf.steps:
+            ref = step.operation_id
+            if ref is None or ref.startswith("$") or step.action is not None:
+                continue
+            op, _, _ = loaded.find_operation(step)
+            if op is None:
+                continue  # an error already (validation)
+            names = ", ".join(s.name for s in loaded.openapi_sources)
+            out.append(
+                Diagnostic(
+                    "arazzo/bare-operation-id",
+                    "warning",
+                    f"bare operationId {ref!r} while {len(loaded.openapi_sources)} source "
+                    f"descriptions exist ({names}); it resolves to {op.source!r} only because no "
+                    "other source has it",
+                    step.at("operationId"),
+                    f"operationId: $sourceDescriptions.{op.source}.{ref}",
+                )
+            )
+    return out

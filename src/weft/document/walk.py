@@ -1,0 +1,98 @@
+"""Walking a document's objects with Reusable Objects resolved (shared by validation and lint)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+from weft.document import model as m
+
+_COMPONENT = re.compile(r"^\$components\.([A-Za-z]+)\.(.+)$")
+
+
+def component_ref(reference: str) -> tuple[str, str] | None:
+    """``$components.parameters.page`` -> ("parameters", "page")."""
+    match = _COMPONENT.match(reference)
+    return (match.group(1), match.group(2)) if match else None
+
+
+def resolve_parameter(
+    doc: m.ArazzoDocument, item: m.Parameter | m.ReusableRef
+) -> m.Parameter | None:
+    if isinstance(item, m.Parameter):
+        return item
+    ref = component_ref(item.reference)
+    if ref is None or ref[0] != "parameters":
+        return None
+    param = doc.components.parameters.get(ref[1])
+    if param is None:
+        return None
+    if item.has_value:
+        return replace(param, value=item.value, loc=item.loc, pointer=item.pointer)
+    return param
+
+
+def resolve_action(doc: m.ArazzoDocument, item: Any, success: bool) -> Any:
+    """A Success/Failure Action, resolving a Reusable Object (None if it does not resolve)."""
+    if not isinstance(item, m.ReusableRef):
+        return item
+    ref = component_ref(item.reference)
+    kind = "successActions" if success else "failureActions"
+    if ref is None or ref[0] != kind:
+        return None
+    table = doc.components.success_actions if success else doc.components.failure_actions
+    return table.get(ref[1])
+
+
+def step_actions(
+    doc: m.ArazzoDocument, wf: m.Workflow, step: m.Step
+) -> Iterator[tuple[bool, Any, Any]]:
+    """(is_success, written item, resolved action or None) for a step's effective actions."""
+    success = step.on_success if step.on_success is not None else wf.success_actions
+    failure = step.on_failure if step.on_failure is not None else wf.failure_actions
+    for s_item in success:
+        yield True, s_item, resolve_action(doc, s_item, True)
+    for f_item in failure:
+        yield False, f_item, resolve_action(doc, f_item, False)
+
+
+def effective_parameters(doc: m.ArazzoDocument, wf: m.Workflow, step: m.Step) -> list[m.Parameter]:
+    """Workflow-level then step-level parameters, the step's overriding the same (name, in)."""
+    merged: dict[tuple[str, str | None], m.Parameter] = {}
+    for item in [*wf.parameters, *step.parameters]:
+        param = resolve_parameter(doc, item)
+        if param is not None:
+            merged[(param.name, param.in_)] = param
+    return list(merged.values())
+
+
+def iter_criteria(doc: m.ArazzoDocument) -> Iterator[m.Criterion]:
+    for wf in doc.workflows:
+        for step in wf.steps:
+            yield from step.success_criteria
+            for action in [*(step.on_success or []), *(step.on_failure or [])]:
+                if not isinstance(action, m.ReusableRef):
+                    yield from action.criteria
+        for action in [*wf.success_actions, *wf.failure_actions]:
+            if not isinstance(action, m.ReusableRef):
+                yield from action.criteria
+    for s_action in doc.components.success_actions.values():
+        yield from s_action.criteria
+    for f_action in doc.components.failure_actions.values():
+        yield from f_action.criteria
+
+
+def iter_parameters(doc: m.ArazzoDocument) -> Iterator[m.Parameter | m.ReusableRef]:
+    for wf in doc.workflows:
+        yield from wf.parameters
+        for step in wf.steps:
+            yield from step.parameters
+            for action in [*(step.on_success or []), *(step.on_failure or [])]:
+                if not isinstance(action, m.ReusableRef):
+                    yield from action.parameters
+        for action in [*wf.success_actions, *wf.failure_actions]:
+            if not isinstance(action, m.ReusableRef):
+                yield from action.parameters
+    yield from doc.components.parameters.values()
