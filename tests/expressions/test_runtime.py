@@ -193,3 +193,12 @@ def test_evaluate_never_raises_on_odd_context() -> None:
     odd = EvalContext(steps={"a": 5}, inputs=None, response_body=object())  # type: ignore[arg-type]
     for text in ["$steps.a.outputs.b", "$inputs.x", "$response.body#/a/b"]:
         assert parse_expression(text).evaluate(odd) is ABSENT
+
+
+def test_dotted_body_members_read_as_a_pointer() -> None:
+    # the specification's own examples write `context: $response.body.status`
+    expr = parse_expression("$response.body.items.0.id")
+    assert expr.pointer == "/items/0/id"
+    assert str(expr) == "$response.body#/items/0/id"
+    assert expr.evaluate(ctx()) == 7
+    assert parse_expression("$request.body.user.uuid").evaluate(ctx()) == "u-1"

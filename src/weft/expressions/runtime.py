@@ -19,7 +19,13 @@ from typing import Any
 
 from weft.expressions.context import ABSENT, EvalContext
 from weft.expressions.errors import ExpressionError
-from weft.expressions.pointer import explain_tokens, parse_pointer, resolve_tokens, step
+from weft.expressions.pointer import (
+    explain_tokens,
+    join_pointer,
+    parse_pointer,
+    resolve_tokens,
+    step,
+)
 
 # Scanning modes: where free-form names and pointers stop.
 WHOLE = "whole"  # the whole text is one expression
@@ -385,6 +391,23 @@ def _pointer(text: str, pos: int, mode: str) -> tuple[str | None, int]:
     return ptr, end
 
 
+_MEMBER = re.compile(r"\.([A-Za-z0-9_\-$]+)")
+
+
+def _dotted_body(text: str, p: int, mode: str, root: str, part: str) -> tuple[Expression, int]:
+    """``$response.body.a.b`` (as the specification's own examples write it) = ``#/a/b``."""
+    names = []
+    while True:
+        m = _MEMBER.match(text, p)
+        if not m or any(ch in _STOP[mode] for ch in m.group(1)):
+            break
+        names.append(m.group(1))
+        p = m.end()
+    if not names:
+        raise ExpressionError("expected a member name after '.'", text, p + 1)
+    return Expression(root, part, pointer=join_pointer(names)), p
+
+
 def scan_expression(text: str, pos: int = 0, mode: str = WHOLE) -> tuple[Expression, int]:
     """Parse one expression starting at ``text[pos]`` (a ``$``); return it and where it ends."""
     m = _ROOT_RE.match(text, pos)
@@ -402,6 +425,8 @@ def scan_expression(text: str, pos: int = 0, mode: str = WHOLE) -> tuple[Express
                 f"unknown {root} source {part!r} (header, query, path, body, payload)", text, p
             )
         if part in ("body", "payload"):
+            if mode != CONDITION and text.startswith(".", p):
+                return _dotted_body(text, p, mode, root, part)
             ptr, p = _pointer(text, p, mode)
             return Expression(root, part, pointer=ptr), p
         p = _expect(text, p, ".")
