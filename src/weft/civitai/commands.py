@@ -1,0 +1,125 @@
+"""``weft civitai``: ``generate`` images from a model version, ``simulate`` a local Civitai."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from weft.civitai.generate import GenerateRequest, generate
+from weft.errors import WeftError
+
+
+@click.group(name="civitai", help="Generate images on Civitai (or its simulator).")
+def civitai() -> None:
+    pass
+
+
+@civitai.command(name="generate")
+@click.option("--model-version", type=int, required=True, help="Catalog model version id.")
+@click.option("--prompt", required=True)
+@click.option("--quantity", type=click.IntRange(1, 12), help="Images (1-12, default 1).")
+@click.option("--negative-prompt")
+@click.option("--width", type=click.IntRange(64, 2048), help="Default 1024 (SDXL) / 512 (SD1).")
+@click.option("--height", type=click.IntRange(64, 2048))
+@click.option("--steps", type=click.IntRange(1, 150), help="Sampling steps (default 20).")
+@click.option("--cfg-scale", type=click.FloatRange(0, 30), help="Default 7.")
+@click.option("--seed", type=int)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to save images (default ./weft-out/<workflowId>/).")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--token", envvar="CIVITAI_API_TOKEN", help="API token (or CIVITAI_API_TOKEN).")
+@click.option("--api-base", help="One base URL serving both APIs (e.g. a weft simulator).")
+def generate_command(
+    model_version: int,
+    prompt: str,
+    quantity: int | None,
+    negative_prompt: str | None,
+    width: int | None,
+    height: int | None,
+    steps: int | None,
+    cfg_scale: float | None,
+    seed: int | None,
+    out: Path | None,
+    as_json: bool,
+    token: str | None,
+    api_base: str | None,
+) -> None:
+    """Resolve a model version, generate with it, and save every image."""
+    req = GenerateRequest(
+        model_version=model_version, prompt=prompt, token=token or None, api_base=api_base,
+        quantity=quantity, negative_prompt=negative_prompt, width=width, height=height,
+        steps=steps, cfg_scale=cfg_scale, seed=seed, out=out,
+    )  # fmt: skip
+
+    def err(line: str) -> None:
+        click.echo(line, err=True)
+
+    try:
+        outcome = asyncio.run(
+            generate(req, notice=err, progress=None if as_json else lambda s: err(f"  … {s}"))
+        )
+    except WeftError as exc:
+        if as_json:
+            click.echo(json.dumps({"status": "failed", "error": exc.what}))
+        err(f"error: {exc.what}")
+        sys.exit(exc.exit_code)
+    if as_json:
+        click.echo(json.dumps(outcome.to_dict(), indent=2))
+        return
+    click.echo(f"AIR:       {outcome.air} ({outcome.base_model})")
+    click.echo(f"workflow:  {outcome.workflow_id} ({outcome.status})")
+    click.echo(f"cost:      {outcome.cost} Buzz")
+    for path in outcome.files:
+        click.echo(f"saved:     {path}")
+
+
+@civitai.command(name="simulate")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8765, show_default=True, help="0 picks a free port.")
+@click.option("--token", help="Token of the ready account (default: generated).")
+@click.option("--balance", type=int, default=10_000, show_default=True, help="Its Buzz.")
+@click.option("--step-seconds", type=float, default=None,
+              help="Seconds in each running status (default 0.4 0.4 0.4 1.2).")  # fmt: skip
+@click.option("--outcome", type=click.Choice(["succeeded", "failed", "expired"]),
+              default="succeeded", show_default=True)  # fmt: skip
+@click.option("--rate-limit", type=click.FloatRange(0, 1), default=0.0,
+              help="Fraction of workflow requests answered 429.")  # fmt: skip
+@click.option("--retry-after", type=int, default=1, show_default=True)
+def simulate_command(
+    host: str,
+    port: int,
+    token: str | None,
+    balance: int,
+    step_seconds: float | None,
+    outcome: str,
+    rate_limit: float,
+    retry_after: int,
+) -> None:
+    """Serve a local Civitai (Site API + Orchestration) until interrupted."""
+    from weft.civitai.simulator import SimulatorConfig, run_simulator
+
+    config = SimulatorConfig(token=token or os.environ.get("WEFT_SIM_TOKEN"), balance=balance,
+                             outcome=outcome, rate_limit=rate_limit, retry_after=retry_after)  # type: ignore[arg-type]  # fmt: skip
+    if step_seconds is not None:
+        config.unassigned = config.preparing = config.scheduled = step_seconds
+        config.processing = step_seconds
+
+    async def serve() -> None:
+        async with run_simulator(config, host=host, port=port) as sim:
+            click.echo(f"Civitai simulator at {sim.base_url}")
+            click.echo(f"token: {sim.token}")
+            click.echo(
+                f"try: weft civitai generate --api-base {sim.base_url} --token {sim.token} "
+                "--model-version 1002 --prompt 'a lighthouse'"
+            )
+            sys.stdout.flush()
+            await asyncio.Event().wait()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())

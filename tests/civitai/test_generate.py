@@ -1,0 +1,149 @@
+"""The bundle end to end: the workflow through weft's engine against the simulator, and the CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from PIL import Image
+
+from weft.civitai import bundle_path
+from weft.civitai.commands import civitai
+from weft.civitai.generate import GenerateRequest, GenerationFailed, generate
+from weft.civitai.simulator import SimulatorConfig, expected_cost, run_simulator
+
+
+@pytest.fixture(autouse=True)
+def _store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEFT_STORE", str(tmp_path / "store.db"))
+
+
+def _schema(name: str) -> dict[str, Any]:
+    path = bundle_path().parent / "descriptions" / "orchestration.openapi.yaml"
+    doc = yaml.safe_load(path.read_text())
+    return {"$ref": f"#/components/schemas/{name}", "components": doc["components"]}
+
+
+async def test_generate_saves_pngs_costs_formula_and_debits_once(tmp_path: Path) -> None:
+    async with run_simulator(SimulatorConfig.fast()) as sim:
+        req = GenerateRequest(
+            model_version=1004, prompt="ink heron", token=sim.token, api_base=sim.base_url,
+            quantity=3, width=384, height=256, steps=30, out=tmp_path / "out", wait_seconds=5,
+        )  # fmt: skip
+        outcome = await generate(req)
+        assert outcome.air == "urn:air:sdxl:checkpoint:civitai:504@1004"
+        assert outcome.base_model == "Illustrious" and outcome.status == "succeeded"
+        assert outcome.cost == expected_cost("sdxl", 384, 256, 30, 3)
+        assert len(outcome.files) == 3
+        for path in outcome.files:
+            picture = Image.open(io.BytesIO(path.read_bytes()))
+            assert (picture.format, picture.size) == ("PNG", (384, 256))
+        assert sim.state.charges_by_account == {"default": 1}
+        assert sim.state.account_named("default").balance == 10_000 - outcome.cost
+        assert list(sim.state.submissions_by_external_id.values()) == [1]
+        # the submit body omitted every absent optional input
+        submitted = next(iter(sim.state.workflows.values())).input
+        assert "seed" not in submitted and "negativePrompt" not in submitted
+        assert submitted["engine"] == "sdcpp" and submitted["operation"] == "createImage"
+
+
+@pytest.mark.parametrize(
+    ("config", "req_overrides", "message"),
+    [
+        ({}, {"model_version": 9999}, "model version 9999 was not found"),
+        ({}, {"token": "wrong"}, "refused the token (401)"),
+        ({"balance": 1}, {}, "not enough Buzz"),
+        ({}, {"model_version": 1005}, "base model 'Flux.1 D' (ecosystem flux1) is not supported"),
+        ({}, {"model_version": 1006}, "base model 'Flux.2 D' (ecosystem flux2) is not supported"),
+        ({"outcome": "failed"}, {}, "the generation failed"),
+        ({"outcome": "expired"}, {}, "the generation expired"),
+    ],
+)
+async def test_each_failure_ends_with_one_clear_reason(
+    config: dict[str, Any], req_overrides: dict[str, Any], message: str, tmp_path: Path
+) -> None:
+    async with run_simulator(SimulatorConfig.fast(**config)) as sim:
+        values: dict[str, Any] = {
+            "model_version": 1002, "prompt": "x", "token": sim.token, "api_base": sim.base_url,
+            "out": tmp_path, "wait_seconds": 5,
+        }  # fmt: skip
+        values.update(req_overrides)
+        with pytest.raises(GenerationFailed) as info:
+            await generate(GenerateRequest(**values))
+    assert message in info.value.what
+    assert "\n" not in info.value.what and info.value.exit_code == 1
+    assert not list(tmp_path.glob("*.png"))
+
+
+def test_cli_embedded_simulator_and_failures(tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "imgs"
+    args = ["generate", "--model-version", "1001", "--prompt", "meadow", "--quantity", "2",
+            "--out", str(out), "--json"]  # fmt: skip
+    result = runner.invoke(civitai, args, env={"CIVITAI_API_TOKEN": ""})
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["simulated"] is True and summary["air"].startswith("urn:air:sd1:checkpoint:")
+    assert summary["cost"] == expected_cost("sd1", 512, 512, 20, 2)
+    assert len(summary["files"]) == 2 and all(Path(f).exists() for f in summary["files"])
+    assert "embedded simulator" in result.stderr
+    bad = runner.invoke(civitai, ["generate", "--model-version", "1002", "--prompt", "x",
+                                  "--width", "4096"])  # fmt: skip
+    assert bad.exit_code == 2 and "4096" in bad.output
+
+
+def test_description_schemas_fit_the_simulator_and_reject_the_seed() -> None:
+    from jsonschema import Draft202012Validator
+
+    workflow = Draft202012Validator(_schema("Workflow"))
+    sample = {
+        "id": "wf_1", "createdAt": "2025-01-01T00:00:00Z", "status": "queued", "steps": [],
+        "cost": {"base": 1, "tips": {"civitai": 0, "creators": 0}, "total": 1}, "metadata": {},
+        "tags": [], "arguments": {}, "callbacks": [], "tips": {"civitai": 0, "creators": 0},
+        "upgradeMode": "manual", "currencies": [], "forceRefunded": False,
+    }  # fmt: skip
+    assert any("status" in list(e.path) for e in workflow.iter_errors(sample))
+    status_enum = yaml.safe_load(
+        (bundle_path().parent / "descriptions" / "orchestration.openapi.yaml").read_text()
+    )["components"]["schemas"]["WorkflowStatus"]["enum"]
+    assert len(status_enum) == 8
+    job = Draft202012Validator(_schema("WorkflowStepJob"))
+    assert not job.is_valid({"id": "j", "status": "succeeded", "cost": 1, "result": {}})
+    inp = Draft202012Validator(_schema("ImageGenInput"))
+    seed_input = {"engine": "sdxl", "model": "urn:air:sdxl:checkpoint:civitai:1@2", "prompt": "x"}
+    assert not inp.is_valid(seed_input)
+    good = {
+        "engine": "sdcpp", "ecosystem": "sdxl", "operation": "createImage",
+        "model": "urn:air:sdxl:checkpoint:civitai:1@2", "prompt": "x", "width": 1024,
+    }  # fmt: skip
+    assert inp.is_valid(good)
+    assert not inp.is_valid({**good, "width": 4096})
+
+
+async def test_simulator_workflow_validates_against_description() -> None:
+    import aiohttp
+    from jsonschema import Draft202012Validator
+
+    workflow = Draft202012Validator(_schema("Workflow"))
+    inp = {
+        "engine": "sdcpp", "ecosystem": "sd1", "operation": "createImage",
+        "model": "urn:air:sd1:checkpoint:civitai:501@1001", "prompt": "p", "outputFormat": "png",
+    }  # fmt: skip
+    body = {"steps": [{"$type": "imageGen", "input": inp}]}
+    async with run_simulator(SimulatorConfig.fast()) as sim, aiohttp.ClientSession() as http:
+        headers = {"Authorization": f"Bearer {sim.token}"}
+        async with http.post(f"{sim.base_url}/v2/consumer/workflows", json=body,
+                             headers=headers) as r:  # fmt: skip
+            running = await r.json()
+        async with http.get(f"{sim.base_url}/v2/consumer/workflows/{running['id']}?wait=50",
+                            headers=headers) as r:  # fmt: skip
+            done = await r.json()
+    for wf in (running, done):
+        errors = [e.message for e in workflow.iter_errors(wf)]
+        assert errors == []
+    assert done["steps"][0]["output"]["images"][0]["url"]
