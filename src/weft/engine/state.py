@@ -18,7 +18,7 @@ from typing import Any
 from weft.engine.plan import WorkflowPlan
 from weft.errors import UsageError
 from weft.expressions.context import ABSENT, EvalContext
-from weft.secrets import SecretSet, is_placeholder, placeholder
+from weft.secrets import MASK, SecretSet, is_placeholder, placeholder
 
 SNAPSHOT_VERSION = 1
 
@@ -107,9 +107,14 @@ def refill(value: Any, supplied: Mapping[str, Any]) -> Any:
 
 
 def frame_from_dict(plan: WorkflowPlan, d: Mapping[str, Any], supplied: Mapping[str, Any]) -> Frame:
+    inputs = dict(d.get("inputs", {}))
+    for name, value in inputs.items():
+        # a store may mask a secret-looking value itself ("***"): refill it like a placeholder
+        if value == MASK and (name in plan.secret_inputs or name in supplied):
+            inputs[name] = placeholder(name)
     return Frame(
         plan=plan,
-        inputs=refill(dict(d.get("inputs", {})), supplied),
+        inputs=refill(inputs, supplied),
         ref=d.get("ref", ""),
         depth=int(d.get("depth", 0)),
         index=int(d.get("index", 0)),
