@@ -8,6 +8,7 @@ a context of the wrong kind, an XPath runtime error, a regex that only becomes i
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -173,7 +174,9 @@ class RegexCondition(_TextCondition):
 
     def _compile(self, text: str) -> re.Pattern[str]:
         try:
-            return re.compile(text)
+            with warnings.catch_warnings():  # "possible nested set" etc.: still a valid pattern
+                warnings.simplefilter("ignore")
+                return re.compile(text)
         except re.error as exc:
             raise ExpressionError(f"not a valid regular expression: {exc}", text, exc.pos) from None
 

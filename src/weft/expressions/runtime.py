@@ -20,7 +20,6 @@ from typing import Any
 from weft.expressions.context import ABSENT, EvalContext
 from weft.expressions.errors import ExpressionError
 from weft.expressions.pointer import (
-    explain_tokens,
     join_pointer,
     parse_pointer,
     resolve_tokens,
@@ -58,7 +57,7 @@ ROOTS = (
     "sourceDescriptions",
     "components",
 )
-_SIMPLE_ROOTS = frozenset({"url", "method", "statusCode", "self"})
+SIMPLE_ROOTS = frozenset({"url", "method", "statusCode", "self"})
 _ROOT_RE = re.compile(
     r"\$(" + "|".join(sorted(ROOTS, key=len, reverse=True)) + r")(?![A-Za-z0-9_])"
 )
@@ -145,7 +144,7 @@ class Expression:
     def source(self) -> str:
         """Canonical text (parses back to an equal expression)."""
         r = self.root
-        if r in _SIMPLE_ROOTS:
+        if r in SIMPLE_ROOTS:
             text = "$" + r
         elif r in ("request", "response", "message"):
             text = f"${r}.{self.part}" + (f".{self.name}" if self.name is not None else "")
@@ -175,8 +174,10 @@ class Expression:
 
     def why_absent(self, ctx: EvalContext) -> str:
         """Human text saying which part does not exist (or that the value is present)."""
+        from weft.expressions.why import why_absent
+
         try:
-            return _why(self, ctx)
+            return why_absent(self, ctx)
         except Exception as exc:  # pragma: no cover - defensive
             return f"{self.source} could not be evaluated: {exc}"
 
@@ -221,7 +222,7 @@ def header(mapping: Mapping[str, Any], name: str) -> Any:
     return value
 
 
-def _base_getter(e: Expression) -> Callable[[EvalContext], Any]:
+def base_getter(e: Expression) -> Callable[[EvalContext], Any]:
     r = e.root
     part: str = e.part or ""
     owner: str = e.owner or ""
@@ -265,7 +266,7 @@ def _get(mapping: Any, key: Any) -> Any:
 
 
 def _build(e: Expression) -> Callable[[EvalContext], Any]:
-    base = _base_getter(e)
+    base = base_getter(e)
     if e.pointer is None or e.pointer == "":
         return base
     names, indexes = parse_pointer(e.pointer)
@@ -280,62 +281,6 @@ def _build(e: Expression) -> Callable[[EvalContext], Any]:
 
         return one
     return lambda c: resolve_tokens(base(c), names, indexes)
-
-
-_WHAT = {
-    "request": "request",
-    "response": "response",
-    "message": "message",
-}
-
-
-def _why(e: Expression, ctx: EvalContext) -> str:
-    base = _base_getter(e)(ctx)
-    r = e.root
-    if base is ABSENT:
-        if r in _SIMPLE_ROOTS:
-            return f"{e.source} is not available here"
-        if r in _WHAT:
-            if e.part == "header":
-                return f"{_WHAT[r]} has no header {e.name!r}"
-            if e.part in ("body", "payload"):
-                return f"{_WHAT[r]} has no {e.part}"
-            return f"{_WHAT[r]} has no {e.part} parameter {e.name!r}"
-        if r == "inputs":
-            return f"input {e.name!r} was not provided"
-        if r == "outputs":
-            return f"output {e.name!r} has not been set"
-        if r == "steps":
-            if e.owner not in ctx.steps:
-                return f"step {e.owner!r} has no outputs (it has not run)"
-            have = ", ".join(sorted(map(str, ctx.steps[e.owner or ""]))) or "none"
-            return f"step {e.owner!r} has no output {e.name!r} (it has: {have})"
-        if r == "workflows":
-            if e.owner not in ctx.workflows:
-                return f"workflow {e.owner!r} has not run"
-            return f"workflow {e.owner!r} has no {e.part[:-1] if e.part else ''} {e.name!r}"
-        if r == "sourceDescriptions":
-            if e.owner not in ctx.source_descriptions:
-                return f"no source description {e.owner!r}"
-            return f"source description {e.owner!r} has no operation, workflow or field {e.name!r}"
-        return f"components.{e.part} has no {e.name!r}"
-    if not e.pointer:
-        return f"{e.source} is present"
-    names, indexes = parse_pointer(e.pointer)
-    where = explain_tokens(base, names, indexes)
-    if where is None:
-        return f"{e.source} is present"
-    missing, existing = where
-    if r in _WHAT:
-        what = f"{_WHAT[r]} {e.part}"
-    elif r == "steps":
-        what = f"step {e.owner!r} output {e.name!r}"
-    elif r == "workflows":
-        what = f"workflow {e.owner!r} {e.part[:-1] if e.part else ''} {e.name!r}"
-    else:
-        what = f"{r[:-1]} {e.name!r}"
-    at = f" (at {existing})" if existing else ""
-    return f"{what} has no {missing}{at}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -415,7 +360,7 @@ def scan_expression(text: str, pos: int = 0, mode: str = WHOLE) -> tuple[Express
         raise ExpressionError("expected a runtime expression ($url, $inputs.…, …)", text, pos)
     root = m.group(1)
     p = m.end()
-    if root in _SIMPLE_ROOTS:
+    if root in SIMPLE_ROOTS:
         return Expression(root), p
     p = _expect(text, p, ".")
     if root in ("request", "response", "message"):
