@@ -36,6 +36,13 @@ def pointer_get(doc: Any, fragment: str) -> Any:
     return node
 
 
+def join(base: str, ref: str) -> str:
+    """RFC 3986 resolution that also works for opaque base URIs (same-document refs)."""
+    if ref.startswith("#"):
+        return urldefrag(base)[0] + ref
+    return urljoin(base, ref)
+
+
 class RefResolver:
     def __init__(self, root: Any, url: str, load_external: LoadExternal | None = None) -> None:
         self.url = urldefrag(url)[0]
@@ -58,7 +65,7 @@ class RefResolver:
 
     def lookup(self, ref: str, base: str) -> tuple[Any, str]:
         """Target of one ``$ref`` (not following further refs) and its document URL."""
-        url, fragment = urldefrag(urljoin(base, ref))
+        url, fragment = urldefrag(join(base, ref))
         doc = self._doc(url, ref)
         try:
             return pointer_get(doc, fragment), url
@@ -74,7 +81,7 @@ class RefResolver:
         base = base or self.url
         seen: list[str] = []
         while isinstance(node, dict) and isinstance(node.get("$ref"), str):
-            key = urljoin(base, node["$ref"])
+            key = join(base, node["$ref"])
             if key in seen:
                 chain = " -> ".join([*seen, key])
                 raise DocumentError(
@@ -99,7 +106,7 @@ class RefResolver:
         if isinstance(node, dict):
             ref = node.get("$ref")
             if isinstance(ref, str):
-                key = urljoin(base, ref)
+                key = join(base, ref)
                 if key in active:
                     return node
                 if key in memo and len(node) == 1:
