@@ -10,13 +10,10 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
-import jsonpath as goessner
 import jsonpath_rfc9535
-from elementpath import XPath1Parser, XPath2Parser, XPathContext
-from elementpath.xpath30 import XPath30Parser
-from elementpath.xpath31 import XPath31Parser
 
 from weft.expressions.context import ABSENT
 from weft.expressions.errors import ExpressionError
@@ -25,13 +22,44 @@ from weft.expressions.pointer import parse_pointer, resolve_tokens
 RFC9535 = "rfc9535"
 GOESSNER = "draft-goessner-dispatch-jsonpath-00"
 JSONPATH_VERSIONS = (RFC9535, GOESSNER)
-XPATH_PARSERS: dict[str, Any] = {
-    "xpath-31": XPath31Parser,
-    "xpath-30": XPath30Parser,
-    "xpath-20": XPath2Parser,
-    "xpath-10": XPath1Parser,
-}
-_GOESSNER_ENV = goessner.JSONPathEnvironment()
+XPATH_VERSIONS = ("xpath-31", "xpath-30", "xpath-20", "xpath-10")
+
+
+# elementpath and python-jsonpath are imported on first use: most documents never need them,
+# and importing them costs more than the rest of `weft validate` together.
+@cache
+def _xpath_parser_class(version: str) -> Any:
+    if version == "xpath-31":
+        from elementpath.xpath31 import XPath31Parser
+
+        return XPath31Parser
+    if version == "xpath-30":
+        from elementpath.xpath30 import XPath30Parser
+
+        return XPath30Parser
+    if version == "xpath-20":
+        from elementpath import XPath2Parser
+
+        return XPath2Parser
+    if version == "xpath-10":
+        from elementpath import XPath1Parser
+
+        return XPath1Parser
+    raise KeyError(version)
+
+
+@cache
+def _goessner_env() -> Any:
+    import jsonpath as goessner
+
+    return goessner.JSONPathEnvironment()
+
+
+def _xpath_context(root: Any) -> Any:
+    from elementpath import XPathContext
+
+    return XPathContext(root)
+
 
 Query = Callable[[Any], list[Any]]
 
@@ -121,7 +149,7 @@ def compile_jsonpath(text: str, version: str | None = None) -> Query:
         return lambda value: q.find(value).values()
     if version == GOESSNER:
         try:
-            g = _GOESSNER_ENV.compile(text)
+            g = _goessner_env().compile(text)
         except Exception as exc:
             raise ExpressionError(f"not a JSONPath expression: {exc}", text) from None
         return lambda value: list(g.findall(value))
@@ -146,11 +174,10 @@ def json_context(value: Any) -> Any:
 def xpath_parser(version: str | None) -> Any:
     """The elementpath parser class for an ``xpath-NN`` version (default 3.1)."""
     key = version or "xpath-31"
-    try:
-        return XPATH_PARSERS[key]
-    except KeyError:
-        allowed = ", ".join(XPATH_PARSERS)
-        raise ExpressionError(f"unknown XPath version {key!r} (allowed: {allowed})") from None
+    if key not in XPATH_VERSIONS:
+        allowed = ", ".join(XPATH_VERSIONS)
+        raise ExpressionError(f"unknown XPath version {key!r} (allowed: {allowed})")
+    return _xpath_parser_class(key)
 
 
 def parse_xpath(text: str, version: str | None = None) -> Any:
@@ -177,7 +204,7 @@ def xml_context(value: Any) -> Any:
 def xpath_results(token: Any, value: Any) -> list[Any]:
     """Evaluate a parsed XPath on an XML context; element results become their text."""
     root = xml_context(value)
-    results = token.get_results(XPathContext(root))
+    results = token.get_results(_xpath_context(root))
     if not isinstance(results, list):
         results = [results]
     return ["".join(r.itertext()) if isinstance(r, ET.Element) else r for r in results]
@@ -186,7 +213,7 @@ def xpath_results(token: Any, value: Any) -> list[Any]:
 def xpath_boolean(token: Any, value: Any) -> bool:
     """The effective boolean value of a parsed XPath on an XML context."""
     root = xml_context(value)
-    result = token.evaluate(XPathContext(root))
+    result = token.evaluate(_xpath_context(root))
     return bool(token.boolean_value(result))
 
 
