@@ -1,0 +1,130 @@
+"""What a batch returns: one :class:`RowResult` per input row, progress counts, the whole result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from weft.engine.result import SUCCEEDED
+
+# where a row's result came from
+RUN, RESUMED, STORED = "run", "resumed", "stored"
+
+
+@dataclass(slots=True)
+class RowResult:
+    """The outcome of one input row (secrets masked).
+
+    ``status``: ``succeeded``, ``failed`` or ``outcome_unknown`` (the run's status; a row whose
+    inputs could not be prepared is ``failed`` with no run id). ``source``: ``run`` (ran now),
+    ``resumed`` (an unfinished earlier run continued) or ``stored`` (finished earlier; its
+    recorded result reused).
+    """
+
+    row: int
+    line: int
+    run_id: str | None
+    status: str
+    outputs: dict[str, Any] = field(default_factory=dict)
+    error: dict[str, Any] | None = None
+    source: str = RUN
+
+    @property
+    def ok(self) -> bool:
+        return self.status == SUCCEEDED
+
+    def to_dict(self) -> dict[str, Any]:
+        """The results-file line: ``{row, line, runId, status, outputs | error}``."""
+        d: dict[str, Any] = {
+            "row": self.row,
+            "line": self.line,
+            "runId": self.run_id,
+            "status": self.status,
+        }
+        if self.ok:
+            d["outputs"] = self.outputs
+        else:
+            d["error"] = self.error or {"reason": self.status}
+        return d
+
+
+@dataclass(slots=True)
+class BatchProgress:
+    """Counts for a progress display; ``rate``/``eta`` cover rows run in this process."""
+
+    total: int
+    done: int = 0  # rows finished (any status), reused ones included
+    succeeded: int = 0
+    failed: int = 0  # failed or outcome unknown
+    in_flight: int = 0
+    reused: int = 0  # finished earlier, result taken from the store
+    resumed: int = 0
+    elapsed: float = 0.0  # seconds since the batch started
+
+    @property
+    def live_done(self) -> int:
+        return self.done - self.reused
+
+    @property
+    def rate(self) -> float:
+        """Rows finished per second by this process (reused rows excluded)."""
+        return self.live_done / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def remaining(self) -> int:
+        return self.total - self.done
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds until every row is done at the current rate, or None when unknown."""
+        rate = self.rate
+        if self.remaining == 0:
+            return 0.0
+        return self.remaining / rate if rate > 0 else None
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """Every row's result, in row order, and how the batch went."""
+
+    batch_key: str
+    workflow_id: str
+    rows: list[RowResult]
+    duration: float = 0.0
+    holds: int = 0  # Retry-After hold-offs applied across the batch
+
+    @property
+    def succeeded(self) -> int:
+        return sum(1 for r in self.rows if r.ok)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for r in self.rows if not r.ok)
+
+    @property
+    def reused(self) -> int:
+        return sum(1 for r in self.rows if r.source == STORED)
+
+    @property
+    def resumed(self) -> int:
+        return sum(1 for r in self.rows if r.source == RESUMED)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "batch": self.batch_key,
+            "workflowId": self.workflow_id,
+            "total": len(self.rows),
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+            "reused": self.reused,
+            "resumed": self.resumed,
+            "duration": round(self.duration, 6),
+            "rows": [r.to_dict() for r in self.rows],
+        }
+
+
+__all__ = ["RESUMED", "RUN", "STORED", "BatchProgress", "BatchResult", "RowResult"]
