@@ -72,7 +72,7 @@ class AiohttpTransport:
                 url,
                 headers=headers,
                 data=request.body,
-                allow_redirects=True,
+                allow_redirects=request.follow_redirects,
                 max_redirects=self._max_redirects,
             ) as resp:
                 declared = resp.content_length

@@ -65,3 +65,69 @@ class MemoryRecorder:
         if self.pending and self.pending["state"]["seq"] > self.state.get("seq", 0):
             return dict(self.pending["state"])
         return self.state
+
+
+class Seen:
+    """One request a loopback server received: exactly what came over the wire."""
+
+    def __init__(self, method: str, path: str, query: str, headers: Any, body: bytes) -> None:
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+
+    @property
+    def form(self) -> dict[str, list[str]]:
+        from urllib.parse import parse_qs
+
+        return parse_qs(self.body.decode(), keep_blank_values=True)
+
+    @property
+    def json(self) -> Any:
+        import orjson
+
+        return orjson.loads(self.body)
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        from http.cookies import SimpleCookie
+
+        jar: SimpleCookie = SimpleCookie()
+        jar.load(self.headers.get("Cookie", ""))
+        return {k: m.value for k, m in jar.items()}
+
+    def __repr__(self) -> str:
+        return f"Seen({self.method} {self.path}?{self.query})"
+
+
+def recording_app() -> tuple[web.Application, list[Seen]]:
+    """An application whose middleware records every request before its handler runs."""
+    seen: list[Seen] = []
+
+    @web.middleware
+    async def record(request: web.Request, handler: Any) -> web.StreamResponse:
+        body = await request.read()
+        seen.append(
+            Seen(
+                request.method,
+                request.path,
+                request.rel_url.raw_query_string,
+                request.headers.copy(),
+                body,
+            )
+        )
+        return await handler(request)
+
+    return web.Application(middlewares=[record]), seen
+
+
+def copy_example(src: Path, tmp: Path, replace: Mapping[str, str] | None = None) -> Path:
+    """Copy a reference document into ``tmp`` (text replacements applied) and return it."""
+    text = src.read_text()
+    for old, new in (replace or {}).items():
+        assert old in text, f"{old!r} not in {src.name}"
+        text = text.replace(old, new)
+    out = tmp / src.name
+    out.write_text(text)
+    return out

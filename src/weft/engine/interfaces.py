@@ -18,6 +18,7 @@ class HttpRequest:
     url: str  # fully expanded: server + path + query string
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes | None = None
+    follow_redirects: bool = True  # False: a 3xx is the response (the operation declares one)
 
 
 @dataclass(slots=True)

@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING, Any
 from weft.document import model as m
 from weft.engine.pacing import Pace, parse_pace
 from weft.errors import DocumentError
-from weft.expressions import compile_criterion, compile_value
+from weft.expressions import (
+    ABSENT,
+    CompiledValue,
+    EvalContext,
+    ExpressionError,
+    compile_criterion,
+    compile_value,
+    parse_expression,
+)
 from weft.openapi.bodies import is_json, media_type
 from weft.openapi.serialize import default_explode, default_style
 from weft.secrets import inputs_referenced, is_sensitive_header, password_inputs
@@ -25,6 +33,21 @@ if TYPE_CHECKING:
     from weft.openapi.description import Operation
 
 _WHOLE_TEMPLATE = re.compile(r"^\{(\$[^{}]+)\}$")
+
+
+class InvalidOutput(CompiledValue):
+    """An output that is not a runtime expression: never has a value; ``error`` says why."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: str) -> None:
+        self.error = error
+
+    def evaluate(self, ctx: EvalContext) -> Any:
+        return ABSENT
+
+    def why_absent(self, ctx: EvalContext) -> str:
+        return self.error
 
 
 @dataclass(slots=True)
@@ -81,6 +104,7 @@ class StepPlan:
     idempotency_field: str | None = None
     depends_on: list[str] = field(default_factory=list)
     timeout: float | None = None
+    follow_redirects: bool = True
 
     @property
     def step_id(self) -> str:
@@ -129,6 +153,16 @@ class _Compiler:
 
     def value(self, raw: Any) -> Any:
         return compile_value(raw, strict=self.strict)
+
+    def output(self, raw: Any) -> Any:
+        """An output value; text that starts with ``$`` but is no expression stays an error."""
+        compiled = self.value(raw)
+        if isinstance(raw, str) and raw.startswith("$") and compiled.is_constant:
+            try:
+                parse_expression(raw)
+            except ExpressionError as exc:
+                return InvalidOutput(f"{raw}: not a runtime expression ({exc})")
+        return compiled
 
     def criterion(self, c: m.Criterion) -> Any:
         return compile_criterion(
@@ -180,7 +214,7 @@ class _Compiler:
             workflow=wf,
             steps=steps,
             index={s.step_id: i for i, s in enumerate(steps)},
-            outputs=[(k, self.value(v)) for k, v in wf.outputs.items()],
+            outputs=[(k, self.output(v)) for k, v in wf.outputs.items()],
             secret_inputs=secret_inputs,
             strict=self.strict,
             validator=validator,
@@ -237,11 +271,12 @@ class _Compiler:
             criteria=[self.criterion(c) for c in s.success_criteria],
             on_success=self.actions(s.on_success, wf_success, True),
             on_failure=self.actions(s.on_failure, wf_failure, False),
-            outputs=[(k, self.value(v)) for k, v in s.outputs.items()],
+            outputs=[(k, self.output(v)) for k, v in s.outputs.items()],
             pace=pace,
             idempotency_field=str(idem) if isinstance(idem, str) else None,
             depends_on=list(s.depends_on),
             timeout=timeout,
+            follow_redirects=not _declares_redirect(operation),
         )
 
     def op_param(self, p: m.Parameter, op: Operation) -> ParamPlan:
@@ -317,6 +352,14 @@ class _Compiler:
             criteria=[self.criterion(c) for c in a.criteria],
             parameters=[ParamPlan(p.name, p.in_, self.value(p.value)) for p in params],
         )
+
+
+def _declares_redirect(op: Operation | None) -> bool:
+    """True when the operation documents a 3xx response: then a redirect is its answer."""
+    responses = op.responses if op is not None else None
+    if not isinstance(responses, Mapping):
+        return False
+    return any(str(code).upper().startswith("3") for code in responses)
 
 
 def _json_template(text: str) -> Any:
@@ -396,4 +439,12 @@ def _resolves(raw: Any, pointer: str) -> bool:
     return _pointer_get(raw, pointer) is not None
 
 
-__all__ = ["ActionPlan", "BodyPlan", "ParamPlan", "StepPlan", "WorkflowPlan", "plan_for"]
+__all__ = [
+    "ActionPlan",
+    "BodyPlan",
+    "InvalidOutput",
+    "ParamPlan",
+    "StepPlan",
+    "WorkflowPlan",
+    "plan_for",
+]

@@ -14,6 +14,7 @@ from weft.expressions.context import ABSENT, EvalContext
 from weft.openapi.bodies import BodyError, encode_body, replace_xpath, set_pointer
 from weft.openapi.serialize import (
     expand_path,
+    path_variables,
     serialize_content,
     serialize_cookie,
     serialize_header,
@@ -106,6 +107,13 @@ def build_request(plan: StepPlan, ctx: EvalContext, base: str, secrets: SecretSe
         cookie_header = "; ".join(cookies)
         headers.append(("Cookie", cookie_header))
         header_view["cookie"] = cookie_header
+    missing = [v for v in path_variables(op.path) if v not in path_values]
+    if missing:
+        given = [p.name for p in plan.params if p.location == "path"]
+        also = f" (the step's path parameters: {', '.join(given)})" if given else ""
+        raise RequestBuildError(
+            f"path parameter {', '.join(map(repr, missing))} of {op.path} has no value{also}"
+        )
     url = base + expand_path(op.path, path_values)
     if query_parts:
         url += ("&" if "?" in url else "?") + "&".join(query_parts)
@@ -123,7 +131,7 @@ def build_request(plan: StepPlan, ctx: EvalContext, base: str, secrets: SecretSe
             v = payload.get(name)
             idem = str(v) if v not in (None, ABSENT, "") else None
     return BuiltRequest(
-        HttpRequest(op.method, url, headers, body_bytes),
+        HttpRequest(op.method, url, headers, body_bytes, plan.follow_redirects),
         header_view,
         query_raw,
         path_raw,

@@ -52,7 +52,26 @@ def judge(criteria: list[Any], ctx: EvalContext) -> tuple[bool, str | None]:
     for c in criteria:
         res = c.evaluate(ctx)
         if not res.passed:
-            return False, res.reason or "a success criterion did not pass"
+            why = res.reason or "a success criterion did not pass"
+            body, code = ctx.response_body, ctx.status_code
+            if isinstance(code, int) and code >= 400:
+                # say what the server said: problem details (RFC 9457), {"error": …} or text
+                said: list[str] = []
+                if isinstance(body, dict):
+                    said += [f"{k} {body[k]!r}" for k in ("title", "detail", "error")
+                             if isinstance(body.get(k), str)]  # fmt: skip
+                    errors = body.get("errors")
+                    if isinstance(errors, dict) and errors:
+                        said.append("errors: " + "; ".join(
+                            f"{k}: {v[0] if isinstance(v, list) and v else v}"
+                            for k, v in errors.items()
+                        ))  # fmt: skip
+                elif isinstance(body, str) and body.strip():
+                    said.append(repr(body.strip()))
+                if said:
+                    text = ", ".join(said).replace("\n", " ")
+                    why += f" (response: {text[:500]}{'…' if len(text) > 500 else ''})"
+            return False, why
     return True, None
 
 
@@ -69,7 +88,8 @@ def evaluate_outputs(
     for name, compiled in outputs:
         value = compiled.evaluate(ctx)
         if value is ABSENT:
-            errors[name] = explain_absent(raw.get(name), ctx)
+            why = getattr(compiled, "why_absent", None)
+            errors[name] = why(ctx) if why is not None else explain_absent(raw.get(name), ctx)
         else:
             values[name] = value
     return values, errors

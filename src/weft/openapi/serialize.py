@@ -8,6 +8,7 @@ supported for every style OpenAPI defines: ``simple``, ``label``, ``matrix`` (pa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -177,6 +178,11 @@ def serialize_content(value: Any, media_type: str) -> str:
     return to_text(value)
 
 
+def path_variables(template: str) -> list[str]:
+    """The ``{name}`` variables of a path template, in order."""
+    return re.findall(r"\{([^{}]+)\}", template)
+
+
 def expand_path(template: str, values: Mapping[str, str]) -> str:
     """Replace ``{name}`` in a path template with already-serialized values."""
     if "{" not in template:
@@ -203,6 +209,7 @@ __all__ = [
     "default_explode",
     "default_style",
     "expand_path",
+    "path_variables",
     "pct",
     "serialize_content",
     "serialize_cookie",
