@@ -147,3 +147,53 @@ async def test_simulator_workflow_validates_against_description() -> None:
         errors = [e.message for e in workflow.iter_errors(wf)]
         assert errors == []
     assert done["steps"][0]["output"]["images"][0]["url"]
+
+
+async def test_progress_reports_status_changes_and_queue_position(tmp_path: Path) -> None:
+    from weft.clock import ManualClock
+
+    lines: list[str] = []
+    # each long-poll holds ~0.02 s, far shorter than a status: every status is seen while queued
+    config = SimulatorConfig.fast(unassigned=0.15, preparing=0.15, scheduled=0.15)
+    async with run_simulator(config) as sim:
+        req = GenerateRequest(model_version=1002, prompt="queue", token=sim.token,
+                              api_base=sim.base_url, out=tmp_path, wait_seconds=1)  # fmt: skip
+        outcome = await generate(req, progress=lines.append, clock=ManualClock())
+    assert outcome.status == "succeeded" and lines[-1] == f"{outcome.workflow_id} succeeded"
+    order = ["unassigned", "preparing", "scheduled", "processing", "succeeded"]
+    seen = [line.split()[1] for line in lines]
+    assert seen == sorted(seen, key=order.index) and "succeeded" in seen
+    assert len(lines) == len(set(lines))  # only changes are printed
+    queued = [line for line in lines if "(queue position" in line]
+    assert queued, lines
+    expected = {"unassigned": 3, "preparing": 2, "scheduled": 1}
+    for line in queued:
+        assert line.endswith(f"(queue position {expected[line.split()[1]]})")
+    assert all("queue position" not in line for line in lines if "processing" in line)
+
+
+async def test_simulator_jobs_carry_queue_position_as_the_real_spec_defines() -> None:
+    import aiohttp
+    from jsonschema import Draft202012Validator
+
+    from tests.conftest import shared_path
+
+    spec = json.loads(
+        shared_path("reference", "civitai", "orchestration-v2-consumers.swagger.json").read_text()
+    )
+    job_schema = Draft202012Validator(
+        {"$ref": "#/components/schemas/WorkflowStepJob", "components": spec["components"]}
+    )
+    inp = {"engine": "sdcpp", "ecosystem": "sdxl", "operation": "createImage",
+           "model": "urn:air:sdxl:checkpoint:civitai:502@1002", "prompt": "p"}  # fmt: skip
+    async with run_simulator(SimulatorConfig.fast()) as sim, aiohttp.ClientSession() as http:
+        headers = {"Authorization": f"Bearer {sim.token}"}
+        body = {"steps": [{"$type": "imageGen", "input": inp}]}
+        async with http.post(f"{sim.base_url}/v2/consumer/workflows", json=body,
+                             headers=headers) as r:  # fmt: skip
+            queued = await r.json()
+    job = queued["steps"][0]["jobs"][0]
+    assert queued["status"] == "unassigned"
+    assert job["queuePosition"]["precedingJobs"] == 3
+    assert job["queuePosition"]["support"] == "available"
+    assert [e.message for e in job_schema.iter_errors(job)] == []

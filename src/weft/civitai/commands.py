@@ -90,7 +90,7 @@ def generate_command(
               default="succeeded", show_default=True)  # fmt: skip
 @click.option("--rate-limit", type=click.FloatRange(0, 1), default=0.0,
               help="Fraction of workflow requests answered 429.")  # fmt: skip
-@click.option("--retry-after", type=int, default=1, show_default=True)
+@click.option("--retry-after", type=float, default=1.0, show_default=True, help="Seconds.")
 def simulate_command(
     host: str,
     port: int,
@@ -99,7 +99,7 @@ def simulate_command(
     step_seconds: float | None,
     outcome: str,
     rate_limit: float,
-    retry_after: int,
+    retry_after: float,
 ) -> None:
     """Serve a local Civitai (Site API + Orchestration) until interrupted."""
     from weft.civitai.simulator import SimulatorConfig, run_simulator

@@ -39,7 +39,8 @@ class GenerateRequest:
     cfg_scale: float | None = None
     seed: int | None = None
     out: Path | None = None
-    wait_seconds: int | None = None
+    # long-poll length per request: short enough to report status changes and queue position
+    wait_seconds: int | None = 10
 
 
 @dataclass
@@ -67,7 +68,7 @@ class GenerateOutcome:
         }
 
 
-def _inputs(req: GenerateRequest, token: str, external_id: str) -> dict[str, Any]:
+def workflow_inputs(req: GenerateRequest, token: str, external_id: str) -> dict[str, Any]:
     values = {
         "token": token,
         "modelVersionId": req.model_version,
@@ -91,12 +92,16 @@ async def generate(
     notice: Callable[[str], None] = print,
     progress: Callable[[str], None] | None = None,
     simulator_config: Any = None,
+    clock: Any = None,
 ) -> GenerateOutcome:
-    """Run the generation; raise :class:`GenerationFailed` with a one-line reason on failure."""
+    """Run the generation; raise :class:`GenerationFailed` with a one-line reason on failure.
+
+    ``clock`` (a :class:`weft.clock.ManualClock` in tests) replaces the system clock for the
+    engine's waits (pacing, ``Retry-After``).
+    """
     from weft.api import _new_run_id, run_async
 
     run_id = _new_run_id()
-    external_id = re.sub(r"[^A-Za-z0-9_-]", "-", f"weft-{run_id}")[:128]
     async with AsyncExitStack() as stack:
         token, base, simulated = req.token, req.api_base, False
         if not token:
@@ -111,41 +116,82 @@ async def generate(
                 f"simulator at {base}"
             )
         servers = {name: base for name in SOURCES} if base else None
-        recorder = _open_recorder()
-        last_status: list[str] = []
-
-        def on_event(event: Any) -> None:
-            if progress is None or event.kind != "step_finished" or not event.outputs:
-                return
-            status = event.outputs.get("status")
-            if isinstance(status, str) and (not last_status or last_status[-1] != status):
-                last_status.append(status)
-                progress(f"{event.outputs.get('workflowId') or ''} {status}".strip())
-
         result = await run_async(
-            bundle_path(), WORKFLOW_ID, _inputs(req, token, external_id),
-            servers=servers, run_id=run_id, on_event=on_event, recorder=recorder,
+            bundle_path(), WORKFLOW_ID, workflow_inputs(req, token, external_id_for(run_id)),
+            servers=servers, run_id=run_id, recorder=_open_recorder(), clock=clock,
+            on_event=ProgressReporter(progress) if progress is not None else None,
             labels={"command": "civitai generate"},
         )  # fmt: skip
-        outputs = dict(result.outputs or {})
-        outcome = GenerateOutcome(
-            run_id=result.run_id,
-            air=outputs.get("air"),
-            base_model=outputs.get("baseModel"),
-            workflow_id=outputs.get("workflowId"),
-            status=outputs.get("status"),
-            cost=outputs.get("cost"),
-            simulated=simulated,
-            api_base=base,
-        )
-        if not result.ok:
-            reason = await _explain(result, req, base or SITE_BASE)
-            raise GenerationFailed(reason, where=f"run {result.run_id}")
-        images = outputs.get("images") or []
-        out_dir = req.out or Path("weft-out") / str(outcome.workflow_id)
-        outcome.files = await download_images(images, out_dir)
+        outcome = await finish(result, req, api_base=base)
+        outcome.simulated = simulated
         return outcome
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def external_id_for(run_id: str) -> str:
+    """The idempotency key of a run: a repeated submit of the same run cannot charge twice."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", f"weft-{run_id}")[:128]
+
+
+class ProgressReporter:
+    """An ``on_event`` callback: one line per change of Civitai status or queue position."""
+
+    def __init__(self, progress: Callable[[str], None]) -> None:
+        self._progress = progress
+        self._last: tuple[Any, Any] | None = None
+        self._workflow_id: str | None = None
+        self._limited = False
+
+    def __call__(self, event: Any) -> None:
+        if event.kind != "step_finished":
+            return
+        if event.status_code == 429:
+            if not self._limited:  # once per streak of 429s
+                self._progress(f"rate limited (429) at {event.step_id}; retrying")
+            self._limited = True
+            return
+        self._limited = False
+        if not event.success or not event.outputs:
+            return
+        status = event.outputs.get("status")
+        if not isinstance(status, str):
+            return
+        self._workflow_id = event.outputs.get("workflowId") or self._workflow_id
+        position = event.outputs.get("queuePosition")
+        if (status, position) == self._last:
+            return
+        self._last = (status, position)
+        line = f"{self._workflow_id or ''} {status}".strip()
+        if isinstance(position, int):
+            line += f" (queue position {position})"
+        self._progress(line)
+
+
+async def finish(
+    result: Any, req: GenerateRequest, *, api_base: str | None = None
+) -> GenerateOutcome:
+    """Given a finished run of the bundle: explain its failure in one line
+    (:class:`GenerationFailed`), or download and verify its images into ``req.out`` (default
+    ``./weft-out/<workflowId>/``)."""
+    outputs = dict(result.outputs or {})
+    outcome = GenerateOutcome(
+        run_id=result.run_id,
+        air=outputs.get("air"),
+        base_model=outputs.get("baseModel"),
+        workflow_id=outputs.get("workflowId"),
+        status=outputs.get("status"),
+        cost=outputs.get("cost"),
+        api_base=api_base,
+    )
+    if not result.ok:
+        reason = await explain_failure(result, req.model_version, api_base or SITE_BASE)
+        raise GenerationFailed(reason, where=f"run {result.run_id}")
+    images = outputs.get("images") or []
+    if not images:
+        raise GenerationFailed(f"workflow {outcome.workflow_id} succeeded without images")
+    out_dir = req.out or Path("weft-out") / str(outcome.workflow_id)
+    outcome.files = await download_images(images, out_dir)
+    return outcome
 
 
 def _open_recorder() -> Any:
@@ -159,33 +205,47 @@ def _open_recorder() -> Any:
 
 _TERMINAL_IN_REASON = re.compile(r'/status is "(failed|expired|canceled)"')
 _AIR_IN_REASON = re.compile(r"\"urn:air:([^:\"]+):")
+_RESPONSE_IN_REASON = re.compile(r" \(response: (.*)\)$")
 
 
-async def _explain(result: Any, req: GenerateRequest, site_base: str) -> str:
-    """One line saying why the run stopped."""
+def _failed_step(result: Any) -> Any:
+    """The innermost failed step (the one that made the request), else None."""
+    failed = [s for s in result.steps if s.status == "failed" and s.status_codes]
+    return failed[-1] if failed else None
+
+
+async def explain_failure(result: Any, model_version: int, site_base: str) -> str:
+    """One line saying why a run of the bundle stopped."""
     error = result.error
     reason = error.reason if error else (result.message or "the run failed")
-    step = error.step if error else None
+    failed = _failed_step(result)
+    step = failed.step_id if failed else (error.step if error else None)
+    code = failed.status_codes[-1] if failed else None
+    said = _RESPONSE_IN_REASON.search(failed.reason or "") if failed else None
+    server_said = f": {said.group(1)}" if said else ""
     if step == "resolveVersion":
         match = _AIR_IN_REASON.search(reason)
-        if match and "regex" in reason:
-            base_model = await _base_model(site_base, req.model_version)
+        if code == 200 and match and "regex" in reason:
+            base_model = await _base_model(site_base, model_version)
             return (
                 f"base model '{base_model}' (ecosystem {match.group(1)}) is not supported yet; "
                 "weft drives SD1 and SDXL-family checkpoints"
             )
-        if "404" in reason:
-            return f"model version {req.model_version} was not found (unknown or unpublished)"
-    if "401" in reason:
+        if code == 404:
+            return f"model version {model_version} was not found (unknown or unpublished)"
+    if code == 401:
         return f"the Civitai API refused the token (401) at step {step}"
-    if "403" in reason:
-        return f"not enough Buzz for this generation (403) at step {step}"
-    if "429" in reason:
-        return f"rate limited (429) until retries ran out at step {step}"
+    if code == 403:
+        return f"not enough Buzz for this generation (403) at step {step}{server_said}"
+    if code == 429:
+        attempts = failed.attempts if failed else "?"
+        return f"rate limited (429) at step {step}: gave up after {attempts} attempts"
+    if code == 400:
+        return f"the Civitai API rejected the request (400) at step {step}{server_said}"
     terminal = _TERMINAL_IN_REASON.search(reason)
     if terminal:
         return f"the generation {terminal.group(1)} on Civitai (workflow {_last_workflow(result)})"
-    return f"step {step}: {reason}"
+    return f"step {step}: {reason}".replace("\n", " ")
 
 
 def _step_outputs(result: Any, step_id: str) -> dict[str, Any]:

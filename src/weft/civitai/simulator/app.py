@@ -89,7 +89,7 @@ async def log_and_limit(request: web.Request, handler: Handler) -> web.StreamRes
     if limited_path and state.should_rate_limit():
         response: web.StreamResponse = problem(
             429, "Rate limit exceeded; retry later.",
-            headers={"Retry-After": str(state.config.retry_after)},
+            headers={"Retry-After": f"{state.config.retry_after:g}"},
         )  # fmt: skip
     else:
         try:

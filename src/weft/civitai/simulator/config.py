@@ -21,9 +21,10 @@ class SimulatorConfig:
     # real seconds per unit of the ``wait`` query parameter (1.0 = as documented; tests shrink it)
     wait_unit: float = 1.0
     wait_cap: int = 100
-    # fraction (0..1) of orchestration requests answered 429, with this Retry-After (seconds)
+    # fraction (0..1) of orchestration requests answered 429, with this Retry-After (seconds;
+    # fractional values such as 0.01 keep tests fast)
     rate_limit: float = 0.0
-    retry_after: int = 1
+    retry_after: float = 1
     rate_limit_seed: int = 7
     # lifetime of signed blob URLs, seconds (<= 0 issues URLs that are already expired)
     blob_url_ttl: float = 3600.0
