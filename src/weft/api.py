@@ -114,6 +114,11 @@ async def resume_async(
         store = own_store
     try:
         stored = store.get_run(run_id)
+        if stored is None:
+            raise UsageError(
+                f"no run {run_id} in the run store",
+                hint="`weft runs list` shows recorded runs; pass --store if it is elsewhere",
+            )
         state = dict(stored.state or {})
         pending = getattr(stored, "pending", None)
         if (

@@ -62,12 +62,11 @@ def _cli_inputs(plan: Any, pairs: tuple[str, ...]) -> dict[str, Any]:
 def _emit(result: RunResult, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(orjson.dumps(result.to_dict(), default=_default).decode() + "\n")
-    else:
-        if result.outputs:
-            for k, v in result.outputs.items():
-                click.echo(f"{k}: {v if isinstance(v, str) else orjson.dumps(v).decode()}")
-        if result.message:
-            click.echo(result.message, err=True)
+    elif result.outputs:
+        for k, v in result.outputs.items():
+            click.echo(f"{k}: {v if isinstance(v, str) else orjson.dumps(v).decode()}")
+    if result.message:
+        click.echo(result.message, err=True)
     sys.exit(EXIT_OK if result.ok else EXIT_FAILED)
 
 

@@ -197,6 +197,8 @@ class Runner:
         in_flight = state.get("inFlight")
         if in_flight and not in_flight.get("resendSafe") and not self.resend:
             return self._finish_unknown(frames[0], in_flight)
+        if in_flight:
+            frames[-1].delay = 0.0  # sending again what was in flight is no loop: no pacing
         self._emit(RunEvent("run_started", self.run_id, self.workflow_id))
         return await self._drive(frames[0])
 
