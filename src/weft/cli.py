@@ -22,7 +22,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "lint": ("weft.document.commands:lint", "Report defects in an Arazzo document, with fixes."),
     "run": ("weft.engine.commands:run", "Run a workflow of an Arazzo document."),
     "resume": ("weft.engine.commands:resume", "Continue a recorded run that stopped."),
-    "batch": ("weft.engine.batch_commands:batch", "Run a workflow once per row of an inputs file."),
+    "batch": ("weft.batch.commands:batch", "Run a workflow once per row of an inputs file."),
     "runs": ("weft.store.commands:runs", "List, show and prune recorded runs."),
     "civitai": ("weft.civitai.commands:civitai", "Generate images on Civitai (or its simulator)."),
 }

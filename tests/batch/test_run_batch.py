@@ -1,0 +1,194 @@
+"""run_batch on a loopback items API: typing, defaults, concurrency, shared Retry-After, re-runs."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+from pathlib import Path
+
+import orjson
+import pytest
+
+from weft.batch import BatchProgress, run_batch
+from weft.engine.interfaces import HttpRequest, HttpResponse
+from weft.store import open_store
+
+from .items import ItemsServer, write_items_docs
+
+TOKEN = "tok-SECRET-123456"
+
+
+@pytest.fixture
+def items() -> ItemsServer:  # type: ignore[misc]
+    server = ItemsServer(delay=0.02, expected_token=TOKEN).start()
+    yield server
+    server.stop()
+
+
+async def test_csv_cells_are_typed_defaults_fill_gaps_and_secrets_stay_masked(
+    tmp_path: Path, items: ItemsServer
+) -> None:
+    doc = write_items_docs(tmp_path)
+    rows = tmp_path / "rows.csv"
+    rows.write_text("id,label,flag\n1,first,true\n2,,no\nx,bad,true\n4,fourth,\n")
+    seen: list[BatchProgress] = []
+    result = await run_batch(
+        doc, rows, defaults={"token": TOKEN, "label": "dflt"}, concurrency=2,
+        servers={"items": items.base_url}, store=tmp_path / "s.db", on_progress=seen.append,
+    )  # fmt: skip
+    by_row = {r.row: r for r in result.rows}
+    assert by_row[1].outputs == {"double": 2, "label": "first", "flag": "true"}
+    assert by_row[2].outputs == {"double": 4, "label": "dflt", "flag": "false"}
+    assert by_row[4].outputs["double"] == 8 and by_row[4].outputs["flag"] is None
+    # a cell that is not of the declared type fails that row only, before any request
+    bad = by_row[3]
+    assert bad.status == "failed" and bad.run_id is None and "'id'" in bad.error["reason"]  # type: ignore[index]
+    assert bad.line == 4 and result.failed == 1 and not result.ok
+    assert sorted(items.requests) == [1, 2, 4]
+    assert seen[-1].done == 4 and seen[-1].failed == 1 and seen[-1].in_flight == 0
+    assert TOKEN not in orjson.dumps(result.to_dict()).decode()
+    assert TOKEN.encode() not in (tmp_path / "s.db").read_bytes()
+
+
+async def test_concurrency_bounds_requests_in_flight(tmp_path: Path, items: ItemsServer) -> None:
+    doc = write_items_docs(tmp_path)
+    rows = [{"id": i} for i in range(1, 25)]
+    seen: list[int] = []
+    result = await run_batch(
+        doc, rows, defaults={"token": TOKEN}, concurrency=3, servers={"items": items.base_url},
+        store=tmp_path / "s.db", on_progress=lambda p: seen.append(p.in_flight),
+    )  # fmt: skip
+    assert result.ok and [r.outputs["double"] for r in result.rows] == [2 * i for i in range(1, 25)]
+    assert 1 <= items.max_in_flight <= 3
+    assert max(seen) <= 3
+    assert all(n == 1 for n in items.requests.values())
+
+
+class VirtualClock:
+    """Virtual time: when every task is blocked, time jumps to the earliest sleeper's wake-up."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._ids = itertools.count()
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def time(self) -> float:
+        return 1_700_000_000.0 + self.now
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        future = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (self.now + seconds, next(self._ids), future))
+        await future
+
+    async def drive(self) -> None:
+        while True:
+            for _ in range(100):  # let every runnable task run until it blocks
+                await asyncio.sleep(0)
+            if self._sleepers:
+                wake, _, future = heapq.heappop(self._sleepers)
+                self.now = max(self.now, wake)
+                future.set_result(None)
+
+
+class ItemsTransport:
+    """Answers the items API in memory; the first request for item 1 gets 429 Retry-After: 30."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        self.clock = clock
+        self.sent: list[tuple[float, str, int]] = []
+
+    async def send(self, request: HttpRequest) -> HttpResponse:
+        item = int(request.url.split("/items/")[1].split("?")[0])
+        status = 429 if item == 1 and not any(s[1].endswith("/1") for s in self.sent) else 200
+        self.sent.append((self.clock.now, request.url.split("?")[0], status))
+        if status == 429:  # answered at once: the governor learns before anyone else sends
+            return HttpResponse(429, {"retry-after": "30"}, b"{}", request.url)
+        await asyncio.sleep(0)
+        body = orjson.dumps({"id": item, "double": item * 2, "label": "l", "flag": "f"})
+        return HttpResponse(200, {"content-type": "application/json"}, body, request.url)
+
+
+async def test_a_429_on_one_run_holds_back_every_run_on_that_host(tmp_path: Path) -> None:
+    doc = write_items_docs(tmp_path)
+    clock = VirtualClock()
+    transport = ItemsTransport(clock)
+    driver = asyncio.ensure_future(clock.drive())
+    try:
+        result = await run_batch(
+            doc, [{"id": i} for i in range(1, 13)], defaults={"token": TOKEN}, concurrency=4,
+            servers={"items": "http://items.test"}, store=tmp_path / "s.db",
+            transport=transport, clock=clock,
+        )  # fmt: skip
+    finally:
+        driver.cancel()
+    assert result.ok and result.holds == 1
+    throttled = next(i for i, s in enumerate(transport.sent) if s[2] == 429)
+    t429 = transport.sent[throttled][0]
+    later = transport.sent[throttled + 1 :]
+    assert len(later) >= 8  # every other row started after the 429 ...
+    assert all(t >= t429 + 30 for t, _, _ in later)  # ... and waited out its Retry-After
+
+
+async def test_rerun_skips_finished_rows_and_retry_failed_runs_failed_ones(
+    tmp_path: Path, items: ItemsServer
+) -> None:
+    doc = write_items_docs(tmp_path)
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("\n".join(orjson.dumps({"id": i}).decode() for i in range(1, 7)) + "\n")
+    store = tmp_path / "s.db"
+    items.fail = {3}
+    opts = {"defaults": {"token": TOKEN}, "servers": {"items": items.base_url}, "store": store}
+    first = await run_batch(doc, rows, **opts)  # type: ignore[arg-type]
+    assert [r.status for r in first.rows] == ["succeeded"] * 2 + ["failed"] + ["succeeded"] * 3
+    assert first.rows[2].error["step"] == "get"  # type: ignore[index]
+    items.fail = set()
+    again = await run_batch(doc, rows, **opts)  # type: ignore[arg-type]
+    assert again.reused == 6 and again.failed == 1 and sum(items.requests.values()) == 6
+    retried = await run_batch(doc, rows, retry_failed=True, **opts)  # type: ignore[arg-type]
+    assert retried.ok and retried.reused == 5
+    assert items.requests[3] == 2 and sum(items.requests.values()) == 7
+    assert retried.rows[2].run_id != first.rows[2].run_id
+    # an edited row is a new run; the others are still reused
+    rows.write_text(rows.read_text().replace('{"id":6}', '{"id":6,"label":"new"}'))
+    edited = await run_batch(doc, rows, **opts)  # type: ignore[arg-type]
+    assert edited.reused == 5 and edited.rows[5].outputs["label"] == "new"
+    assert items.requests[6] == 2
+
+
+async def test_cancelled_batch_resumes_unfinished_runs(tmp_path: Path) -> None:
+    doc = write_items_docs(tmp_path)
+    store = tmp_path / "s.db"
+    rows = [{"id": i} for i in range(1, 21)]
+    with ItemsServer(delay=0.05, expected_token=TOKEN) as items:
+        opts = {"defaults": {"token": TOKEN}, "servers": {"items": items.base_url}}
+        finished: list[int] = []
+        reached = asyncio.Event()
+
+        def done(row: object) -> None:
+            finished.append(row.row)  # type: ignore[attr-defined]
+            if len(finished) >= 6:
+                reached.set()
+
+        task = asyncio.ensure_future(
+            run_batch(doc, rows, concurrency=4, store=store, on_row_done=done, **opts)  # type: ignore[arg-type]
+        )
+        await reached.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        with open_store(store) as opened:
+            statuses = [r.status for r in opened.list_runs(limit=None)]
+        assert statuses.count("succeeded") == len(finished) and "running" in statuses
+        before = dict(items.requests)
+        again = await run_batch(doc, rows, concurrency=4, store=store, **opts)  # type: ignore[arg-type]
+        assert again.ok and again.reused == len(finished) and again.resumed >= 1
+        assert [r.outputs["double"] for r in again.rows] == [2 * i for i in range(1, 21)]
+        for row in finished:  # finished rows were not sent again
+            assert items.requests[row] == before[row] == 1
