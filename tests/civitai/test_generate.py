@@ -197,3 +197,19 @@ async def test_simulator_jobs_carry_queue_position_as_the_real_spec_defines() ->
     assert job["queuePosition"]["precedingJobs"] == 3
     assert job["queuePosition"]["support"] == "available"
     assert [e.message for e in job_schema.iter_errors(job)] == []
+
+
+async def test_429_storm_waits_what_retry_after_says(tmp_path: Path) -> None:
+    """Through the library with a ManualClock: every 429 is followed by a wait equal to the
+    server's Retry-After (not the workflow's retryAfter: 2), and the run still finishes."""
+    from weft.clock import ManualClock
+
+    clock = ManualClock()
+    async with run_simulator(SimulatorConfig.fast(rate_limit=0.5, retry_after=7.5)) as sim:
+        req = GenerateRequest(model_version=1001, prompt="storm", token=sim.token,
+                              api_base=sim.base_url, out=tmp_path, wait_seconds=5)  # fmt: skip
+        outcome = await generate(req, clock=clock)
+        limited = sim.state.rate_limited
+        assert sim.state.charges_by_account == {"default": 1}
+    assert outcome.status == "succeeded" and len(outcome.files) == 1
+    assert limited >= 1 and clock.sleeps.count(7.5) == limited
