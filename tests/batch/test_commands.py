@@ -67,16 +67,35 @@ def test_results_file_json_summary_and_exit_codes(tmp_path: Path) -> None:
     rows = _jsonl(tmp_path / "rows.jsonl", [{"id": i} for i in range(1, 9)])
     runner = CliRunner()
     with ItemsServer(expected_token=TOKEN, fail={5}) as items:
-        args = ["batch", str(doc), "--inputs", str(rows), "--server", f"items={items.base_url}",
-                "-i", f"token={TOKEN}", "--store", str(tmp_path / "s.db"), "--concurrency", "3"]  # fmt: skip
+        args = [
+            "batch",
+            str(doc),
+            "--inputs",
+            str(rows),
+            "--server",
+            f"items={items.base_url}",
+            "-i",
+            f"token={TOKEN}",
+            "--store",
+            str(tmp_path / "s.db"),
+            "--concurrency",
+            "3",
+        ]
         res = runner.invoke(cli, [*args, "--json"])
         assert res.exit_code == 1, res.output
         summary = orjson.loads(res.stdout.strip().splitlines()[-1])
         assert (summary["total"], summary["succeeded"], summary["failed"]) == (8, 7, 1)
         lines = _results(tmp_path / "rows.results.jsonl")
         assert [x["row"] for x in lines] == list(range(1, 9))  # rewritten in row order
-        assert lines[0] == {"row": 1, "line": 1, "runId": lines[0]["runId"],
-                            "status": "succeeded", "outputs": {"double": 2, "label": None, "flag": None}}  # fmt: skip
+        outputs = {"double": 2, "label": None, "flag": None}
+        run_id = lines[0]["runId"]
+        assert lines[0] == {
+            "row": 1,
+            "line": 1,
+            "runId": run_id,
+            "status": "succeeded",
+            "outputs": outputs,
+        }
         assert lines[4]["status"] == "failed" and "500" in lines[4]["error"]["reason"]
         assert "row 5" in res.stderr and TOKEN not in res.output
         items.fail = set()
@@ -94,8 +113,20 @@ def test_ctrl_c_stops_cleanly_and_running_again_finishes_the_rest(tmp_path: Path
     rows = _jsonl(tmp_path / "rows.jsonl", [{"id": i} for i in range(1, 41)])
     results = tmp_path / "rows.results.jsonl"
     with ItemsServer(delay=0.1, expected_token=TOKEN) as items:
-        args = ["batch", str(doc), "--inputs", str(rows), "--server", f"items={items.base_url}",
-                "-i", f"token={TOKEN}", "--store", str(tmp_path / "s.db"), "--concurrency", "4"]  # fmt: skip
+        args = [
+            "batch",
+            str(doc),
+            "--inputs",
+            str(rows),
+            "--server",
+            f"items={items.base_url}",
+            "-i",
+            f"token={TOKEN}",
+            "--store",
+            str(tmp_path / "s.db"),
+            "--concurrency",
+            "4",
+        ]
         proc = _weft(*args)
         _wait_for_lines(results, 5, proc)
         proc.send_signal(signal.SIGINT)
@@ -133,9 +164,26 @@ def test_batch_killed_mid_way_finishes_only_what_was_left_and_charges_once(
     results = tmp_path / "rows.results.jsonl"
     sim = start_simulator_thread(SimulatorConfig.fast(processing=0.3))
     try:
-        args = ["batch", str(bundle_path()), "-w", WORKFLOW_ID, "--inputs", str(rows),
-                "-i", f"token={sim.token}", "-i", "waitSeconds=5", "--run-id-input", "externalId",
-                "--store", str(tmp_path / "s.db"), "--concurrency", "4", "--pace", "off"]  # fmt: skip
+        args = [
+            "batch",
+            str(bundle_path()),
+            "-w",
+            WORKFLOW_ID,
+            "--inputs",
+            str(rows),
+            "-i",
+            f"token={sim.token}",
+            "-i",
+            "waitSeconds=5",
+            "--run-id-input",
+            "externalId",
+            "--store",
+            str(tmp_path / "s.db"),
+            "--concurrency",
+            "4",
+            "--pace",
+            "off",
+        ]
         for name in SOURCES:
             args += ["--server", f"{name}={sim.base_url}"]
         proc = _weft(*args)
