@@ -26,8 +26,13 @@ _INPUT_REF = re.compile(r"\$inputs\.([A-Za-z0-9_\-]+)")
 _MIN_EMBEDDED = 6
 
 
+_NOT_SENSITIVE = frozenset({"idempotency-key"})  # ends in -Key but identifies a request
+
+
 def is_sensitive_header(name: str) -> bool:
     lowered = name.lower()
+    if lowered in _NOT_SENSITIVE:
+        return False
     return lowered in _SENSITIVE_EXACT or lowered.endswith(_SENSITIVE_SUFFIXES)
 
 

@@ -324,9 +324,7 @@ class _Compiler:
             payload = self.value(raw)
         xml = "xml" in media_type(ct)
         reps = [
-            ReplacementPlan(
-                r.target, self.value(r.value), xpath=xml and not r.target.startswith("/")
-            )
+            ReplacementPlan(r.target, self.value(r.value), xpath=_xpath_target(r, xml))
             for r in rb.replacements
         ]
         return BodyPlan(ct, payload, reps)
@@ -352,6 +350,17 @@ class _Compiler:
             criteria=[self.criterion(c) for c in a.criteria],
             parameters=[ParamPlan(p.name, p.in_, self.value(p.value)) for p in params],
         )
+
+
+def _xpath_target(r: m.PayloadReplacement, xml: bool) -> bool:
+    """Whether a replacement target is an XPath: ``targetSelectorType`` (1.1) says so, else
+    every target of an XML payload is one (``/order/qty`` too); others are JSON Pointers."""
+    kind = r.target_selector_type
+    if isinstance(kind, m.ExpressionType):
+        kind = kind.type
+    if kind:
+        return kind == "xpath"
+    return xml
 
 
 def _declares_redirect(op: Operation | None) -> bool:
