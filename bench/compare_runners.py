@@ -1,10 +1,11 @@
 """Compare Arazzo runners on the seed-shaped polling loop: wall time, per-step cost, peak RSS.
 
-    python bench/compare_runners.py [--sizes 8,2008] [--repeat 3] [--runners baseline,weft,...]
+    python bench/compare_runners.py [--sizes 8,2008] [--repeat 5] [--runners baseline,weft,...]
 
 For each size N (steps = 1 resolve + 1 submit + (N-3) polls + 1 read) one local
 ``weft.testing.seed_server`` process answers every runner (TCP_NODELAY, 127.0.0.1 only). Each
-runner runs as its own subprocess, R times, interleaved; medians are reported. Per-step cost is
+runner runs as its own subprocess, R times, interleaved; the best wall time and the median peak RSS
+are reported. Per-step cost is
 ``(t(N_max) - t(N_min)) / (N_max - N_min)``, so start-up cancels out; overhead is per-step cost
 minus the plain aiohttp baseline's (the server's and the network's share).
 
@@ -339,7 +340,7 @@ def _version(runner: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--sizes", default="8,2008", help="step counts, comma-separated")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per runner and size")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per runner and size")
     parser.add_argument("--runners", default=",".join(RUNNERS), help="which runners, in order")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per run")
     parser.add_argument("--json", type=Path, default=RESULTS / "compare_runners.json")

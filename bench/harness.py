@@ -121,7 +121,11 @@ class SeedServerProcess:
 
 @dataclass
 class Summary:
-    """Repeated measurements of one runner at one size: medians are reported."""
+    """Repeated measurements of one runner at one size.
+
+    Wall time is the best of the repeats (the run least disturbed by other work on the machine);
+    peak RSS is the median.
+    """
 
     walls: list[float] = field(default_factory=list)
     rss_kb: list[int] = field(default_factory=list)
@@ -129,7 +133,7 @@ class Summary:
 
     @property
     def wall(self) -> float:
-        return statistics.median(self.walls)
+        return min(self.walls)
 
     @property
     def rss_mb(self) -> float:

@@ -1,6 +1,6 @@
 """Run every benchmark in bench/ and print one combined report.
 
-    python bench/run_all.py [--repeat 3] [--only NAME,...] [--skip NAME,...] [--timeout 1800]
+    python bench/run_all.py [--repeat 5] [--only NAME,...] [--skip NAME,...] [--timeout 1800]
 
 Each ``bench/bench_*.py`` script runs as its own subprocess (whichever are present; a missing one
 is simply not listed), then ``compare_runners.py``. Their own tables are printed in turn, followed
@@ -29,7 +29,7 @@ def scripts() -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--repeat", type=int, default=3, help="compare_runners: runs per size")
+    parser.add_argument("--repeat", type=int, default=5, help="compare_runners: runs per size")
     parser.add_argument("--only", default="", help="comma-separated script names to run")
     parser.add_argument("--skip", default="", help="comma-separated script names to skip")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per script")
