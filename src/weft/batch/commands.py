@@ -108,9 +108,9 @@ def run_batch_command(
     from weft.batch.rows import read_rows
 
     err = stderr or sys.stderr
-    rows = read_rows(Path(inputs_path))  # usage errors before anything starts
+    total = len(read_rows(Path(inputs_path)))  # usage errors before anything starts
     out_path = Path(out) if out is not None else default_results_path(inputs_path)
-    display = progress_display(len(rows), stream=err)
+    display = progress_display(total, stream=err)
     finished: dict[int, RowResult] = {}
     results_file = ResultsFile(out_path)
 
@@ -144,7 +144,7 @@ def run_batch_command(
         results_file.rewrite(list(finished.values()))
         failed = sum(1 for r in finished.values() if not r.ok)
         err.write(
-            f"interrupted: {len(finished)} of {len(rows)} rows finished ({failed} failed), "
+            f"interrupted: {len(finished)} of {total} rows finished ({failed} failed), "
             f"results in {out_path}; unfinished runs are kept in the run store. "
             "Run the same command again to finish the rest.\n"
         )
