@@ -115,3 +115,28 @@ def test_lint_cli_json_and_exit_code(seed_document: Path) -> None:
     data = json.loads(result.output)
     assert {"rule", "severity", "message", "file", "line", "column", "fix"} <= set(data[0])
     assert sum(d["rule"] == "arazzo/bare-expression" for d in data) == 4
+
+
+def test_success_criteria_that_exclude_enum_values_are_not_fall_through() -> None:
+    """weft's own Civitai workflow fails its poll step on failed/expired/canceled through
+    successCriteria, so only the running statuses and succeeded reach onSuccess: no warning."""
+    bundle = Path(__file__).resolve().parents[2] / "src/weft/civitai/generate.arazzo.yaml"
+    findings = lint(load(bundle))  # a Path is accepted as well as a str
+    assert [d for d in findings if d.severity != "info"] == []
+
+
+def test_enum_fallthrough_still_reported_when_criteria_pin_nothing(tmp_path: Path) -> None:
+    doc = yaml.safe_load(
+        (Path(__file__).resolve().parents[2] / "src/weft/civitai/generate.arazzo.yaml").read_text()
+    )
+    poll = next(s for w in doc["workflows"] for s in w["steps"] if s["stepId"] == "poll")
+    poll["successCriteria"] = poll["successCriteria"][:1]  # keep only the status-code test
+    descriptions = Path(__file__).resolve().parents[2] / "src/weft/civitai/descriptions"
+    for source in doc["sourceDescriptions"]:
+        source["url"] = str(descriptions / Path(source["url"]).name)
+    (tmp_path / "flow.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    findings = lint(load(tmp_path / "flow.yaml"))
+    enum = [d for d in findings if d.rule == "arazzo/enum-fallthrough"]
+    assert len(enum) == 1
+    for status in ("failed", "expired", "canceled"):
+        assert repr(status) in enum[0].message

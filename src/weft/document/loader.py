@@ -9,6 +9,7 @@ reports what is wrong with it.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from typing import Any
 
@@ -61,8 +62,9 @@ def check_header(raw: Any, where: str) -> str:
     return f"1.{match.group(1)}"
 
 
-def load(location: str, *, fetch: Fetch | None = None) -> LoadedDocument:
+def load(location: str | os.PathLike[str], *, fetch: Fetch | None = None) -> LoadedDocument:
     """Load an Arazzo document (path or ``file:``/``http(s):`` URL) and all its sources."""
+    location = os.fspath(location)
     uri = to_uri(location)
     label = location if not location.startswith("file:") else display(uri)
     return _Loader(fetch).arazzo(uri, label)

@@ -14,6 +14,7 @@ _BODY_POINTER = re.compile(r"^\$response\.body#(/.*)$")
 _STATUS = re.compile(r"\$statusCode\s*==\s*(\d{3})")
 _EQ_MEMBER = re.compile(r"^\s*[$@]((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*==\s*'([^']*)'\s*$")
 _EQ_BODY = re.compile(r"^\s*\$response\.body#(/\S*)\s*==\s*'?([^']*?)'?\s*$")
+_NE_BODY = re.compile(r"^\s*\$response\.body#(/\S*)\s*!=\s*'([^']*)'\s*$")
 _PRIMITIVE = {"string", "integer", "number", "boolean", "null"}
 
 
@@ -158,6 +159,28 @@ def _outputs(
     return out
 
 
+def _kept_out_by_success_criteria(
+    step: m.Step, field: tuple[str, ...], enum: list[str]
+) -> set[str]:
+    """Enum values of ``field`` that the step's own successCriteria rule out: a response with
+    one of them fails the step, so it never reaches the onSuccess actions."""
+    blocked: set[str] = set()
+    for c in step.success_criteria:
+        if c.kind != "simple" or "||" in c.condition:
+            continue
+        for part in c.condition.split("&&"):
+            part = part.strip()
+            while part.startswith("(") and part.endswith(")"):
+                part = part[1:-1].strip()
+            ne = _NE_BODY.match(part)
+            if ne and tuple(ne.group(1)[1:].split("/")) == field:
+                blocked.add(ne.group(2))
+            eq = _EQ_BODY.match(part)
+            if eq and tuple(eq.group(1)[1:].split("/")) == field:
+                blocked.update(v for v in enum if v != eq.group(2))
+    return blocked
+
+
 def _equalities(c: m.Criterion) -> list[tuple[tuple[str, ...], str]] | None:
     """The (field path, value) pairs of an ``a == 'x' || b == 'y'`` condition, else None."""
     text = c.condition.strip()
@@ -215,7 +238,8 @@ def _enum_fallthrough(
         enum = schema.get("enum")
         if not isinstance(enum, list):
             continue
-        missing = [str(v) for v in enum if str(v) not in values]
+        blocked = _kept_out_by_success_criteria(step, field, [str(v) for v in enum])
+        missing = [str(v) for v in enum if str(v) not in values and str(v) not in blocked]
         if not missing:
             continue
         index = wf.step_index(step.step_id)
