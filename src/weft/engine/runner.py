@@ -1,42 +1,18 @@
-"""The step loop: executes a workflow's steps, actions, retries, pacing and nested workflows.
+"""The entry points of one run: start, resume, drive the top frame and finish the result.
 
 One :class:`Runner` executes one run. Effects come in through the protocols of
-``weft.engine.interfaces``; progress goes out through ``on_event`` and the recorder.
+``weft.engine.interfaces``; progress goes out through ``on_event`` and the recorder. The parts:
+``runbase`` (state, bounds, snapshots), ``attempt`` (one step execution), ``flow`` (the step
+loop, actions, nested workflows and dependencies).
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
-import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from weft.engine.actions import (
-    count_retry,
-    first_failure_action,
-    first_success_action,
-    reset_retries,
-)
-from weft.engine.interfaces import (
-    Clock,
-    HttpResponse,
-    NullRecorder,
-    RunRecorder,
-    Transport,
-    TransportError,
-)
-from weft.engine.pacing import DEFAULT_PACE, Pace, parse_retry_after
-from weft.engine.plan import ActionPlan, StepPlan, WorkflowPlan, plan_for
-from weft.engine.requests import (
-    RequestBuildError,
-    build_request,
-    request_summary,
-    resend_safe,
-    server_base,
-)
-from weft.engine.responses import evaluate_outputs, exchange_context, judge
+from weft.engine.flow import FlowRunner
+from weft.engine.plan import WorkflowPlan, plan_for
 from weft.engine.result import (
     FAILED,
     OUTCOME_UNKNOWN,
@@ -46,89 +22,17 @@ from weft.engine.result import (
     RunResult,
     StepResult,
 )
-from weft.engine.state import SNAPSHOT_VERSION, Frame, frame_from_dict, frame_to_dict
+from weft.engine.runbase import BoundHit, EventCallback, Outcome
+from weft.engine.state import SNAPSHOT_VERSION, Frame, frame_from_dict
 from weft.engine.validation import prepare_inputs
 from weft.errors import DocumentError, UsageError
-from weft.expressions.context import EvalContext
-from weft.secrets import SecretSet
 
 if TYPE_CHECKING:
     from weft.document import LoadedDocument
 
-EventCallback = Callable[[RunEvent], Any]
 
-
-class _BoundHit(Exception):
-    def __init__(self, step: str | None, reason: str) -> None:
-        super().__init__(reason)
-        self.step = step
-        self.reason = reason
-
-
-@dataclass(slots=True)
-class _Outcome:
-    status: str
-    error: RunError | None = None
-    ended_by: tuple[str, str] | None = None  # (stepId, action name) of an `end`
-
-
-@dataclass(slots=True)
-class _Attempt:
-    success: bool
-    ctx: EvalContext
-    reason: str | None = None
-
-
-class Runner:
-    def __init__(
-        self,
-        loaded: LoadedDocument,
-        *,
-        transport: Transport,
-        clock: Clock,
-        recorder: RunRecorder | None = None,
-        servers: Mapping[str, str] | None = None,
-        strict: bool = False,
-        max_steps: int = 1000,
-        timeout: float | None = None,
-        pace: Pace = DEFAULT_PACE,
-        on_event: EventCallback | None = None,
-        run_id: str | None = None,
-        labels: Mapping[str, str] | None = None,
-        resend: bool = False,
-    ) -> None:
-        self.loaded = loaded
-        self.transport = transport
-        self.clock = clock
-        self.recorder: RunRecorder = recorder or NullRecorder()
-        self.recording = not isinstance(self.recorder, NullRecorder)
-        self.servers = dict(servers or {})
-        self.strict = strict
-        self.max_steps = max_steps
-        self.timeout = timeout
-        self.pace = pace
-        self.on_event = on_event
-        self.run_id = run_id or uuid.uuid4().hex
-        self.labels = labels
-        self.resend = resend
-        self.secrets = SecretSet()
-        self.secret_by_value: dict[str, str] = {}
-        self.stack: list[Frame] = []
-        self.restored: list[Frame] = []
-        self.workflows: dict[str, dict[str, Any]] = {}
-        self.step_results: dict[tuple[str, str], StepResult] = {}
-        self.executions = 0
-        self.elapsed_before = 0.0
-        self.started = 0.0
-        self.deadline: float | None = None
-        self.in_flight: dict[str, Any] | None = None
-        self.workflow_id = ""
-        self._seq = 0
-        self._sources = {name: {"url": s.url, "type": s.type} for name, s in loaded.sources.items()}
-        raw = loaded.document.raw if isinstance(loaded.document.raw, dict) else {}
-        comps = raw.get("components")
-        self._components: dict[str, Any] = comps if isinstance(comps, dict) else {}
-        self._source_urls = {name: s.url for name, s in loaded.sources.items()}
+class Runner(FlowRunner):
+    """One run of a workflow: :meth:`run` starts it, :meth:`resume` continues a recorded one."""
 
     # -- entry points -------------------------------------------------------------------------
     def plan(self, workflow_id: str | None) -> WorkflowPlan:
@@ -206,8 +110,8 @@ class Runner:
     async def _drive(self, top: Frame) -> RunResult:
         try:
             outcome = await self._exec_frame(top)
-        except _BoundHit as hit:
-            outcome = _Outcome(FAILED, RunError(hit.step, hit.reason, self.workflow_id))
+        except BoundHit as hit:
+            outcome = Outcome(FAILED, RunError(hit.step, hit.reason, self.workflow_id))
         outputs, output_errors = self._workflow_outputs(top)
         status, error = outcome.status, outcome.error
         if status == SUCCEEDED and output_errors:
@@ -224,385 +128,6 @@ class Runner:
             else:
                 error = RunError(None, f"workflow outputs {names} could not be computed")
         return self._finish(top, status, outputs, output_errors, error)
-
-    async def _exec_frame(self, frame: Frame) -> _Outcome:
-        if not frame.deps_done:
-            for dep in frame.plan.workflow.depends_on:
-                outcome = await self._dependency(frame, dep)
-                if outcome.status != SUCCEEDED:
-                    return outcome
-            frame.deps_done = True
-        steps = frame.plan.steps
-        while frame.index < len(steps):
-            sp = steps[frame.index]
-            for dep_step in sp.depends_on:
-                if dep_step not in frame.step_outputs and dep_step in frame.plan.index:
-                    sub = await self._side_step(frame, dep_step)
-                    if sub is not None:
-                        return sub
-            attempt = await self._attempt(frame, sp)
-            sid = sp.step_id
-            if attempt.success:
-                reset_retries(frame.retries, sid)
-                action = first_success_action(sp.on_success, attempt.ctx)
-                if action is None:
-                    frame.index += 1
-                elif action.type == "end":
-                    self.checkpoint()
-                    return _Outcome(SUCCEEDED, ended_by=(sid, action.name))
-                else:
-                    transfer = await self._goto(frame, sp, action, attempt.ctx)
-                    if transfer is not None:
-                        return transfer
-            else:
-                reason = attempt.reason or "step failed"
-                action = first_failure_action(sp.on_failure, attempt.ctx, frame.retries, sid)
-                if action is None:
-                    self.checkpoint()
-                    return _Outcome(FAILED, RunError(sid, reason, frame.plan.workflow_id))
-                if action.type == "end":
-                    self.checkpoint()
-                    why = f"{reason} (ended by failure action {action.name!r})"
-                    return _Outcome(FAILED, RunError(sid, why, frame.plan.workflow_id))
-                if action.type == "retry":
-                    count_retry(frame.retries, sid, action)
-                    header = frame.retry_after.get(sid)
-                    frame.delay = header if header is not None else action.retry_after
-                    if action.step_id or action.workflow_id:
-                        sub = await self._retry_first(frame, action, attempt.ctx)
-                        if sub is not None:
-                            return sub
-                else:
-                    transfer = await self._goto(frame, sp, action, attempt.ctx)
-                    if transfer is not None:
-                        return transfer
-            self.checkpoint()
-        return _Outcome(SUCCEEDED)
-
-    async def _goto(
-        self, frame: Frame, sp: StepPlan, action: ActionPlan, ctx: EvalContext
-    ) -> _Outcome | None:
-        if action.step_id:
-            target = frame.plan.index.get(action.step_id)
-            if target is None:
-                return _Outcome(
-                    FAILED,
-                    RunError(sp.step_id, f"action {action.name!r}: no step {action.step_id!r}"),
-                )
-            frame.index = target
-            return None
-        if action.workflow_id:
-            inputs = {p.name: p.value.evaluate(ctx) for p in action.parameters}
-            outcome, _ = await self._call_workflow(frame, action.workflow_id, inputs, sp.step_id)
-            return outcome
-        return _Outcome(FAILED, RunError(sp.step_id, f"action {action.name!r} has no target"))
-
-    async def _retry_first(
-        self, frame: Frame, action: ActionPlan, ctx: EvalContext
-    ) -> _Outcome | None:
-        if action.step_id:
-            return await self._side_step(frame, action.step_id)
-        assert action.workflow_id is not None
-        inputs = {p.name: p.value.evaluate(ctx) for p in action.parameters}
-        outcome, _ = await self._call_workflow(frame, action.workflow_id, inputs, None)
-        return outcome if outcome.status != SUCCEEDED else None
-
-    async def _side_step(self, frame: Frame, step_id: str) -> _Outcome | None:
-        """Run one step of this workflow for its outputs, then come back (ignores its actions)."""
-        index = frame.plan.index.get(step_id)
-        if index is None:
-            return _Outcome(FAILED, RunError(step_id, f"no step {step_id!r} in this workflow"))
-        sub = await self._attempt(frame, frame.plan.steps[index])
-        if not sub.success:
-            return _Outcome(FAILED, RunError(step_id, sub.reason or "step failed"))
-        return None
-
-    async def _dependency(self, frame: Frame, ref: str) -> _Outcome:
-        _, wf = frame.plan.loaded.resolve_workflow(ref)
-        if wf.workflow_id in self.workflows:
-            return _Outcome(SUCCEEDED)
-        outcome, _ = await self._call_workflow(frame, ref, dict(frame.inputs), None)
-        if outcome.status != SUCCEEDED and outcome.error is not None:
-            outcome.error.reason = f"dependency {ref!r} failed: {outcome.error.reason}"
-        return outcome
-
-    async def _call_workflow(
-        self, parent: Frame, ref: str, inputs: Mapping[str, Any], step_id: str | None
-    ) -> tuple[_Outcome, Frame | None]:
-        child: Frame | None = None
-        if self.restored and self.restored[0].depth == parent.depth + 1:
-            child = self.restored.pop(0)
-        else:
-            try:
-                loaded, wf = parent.plan.loaded.resolve_workflow(ref)
-            except DocumentError as exc:
-                return _Outcome(FAILED, RunError(step_id, str(exc))), None
-            plan = plan_for(loaded, wf, strict=self.strict)
-            clean = {k: v for k, v in inputs.items() if not _is_absent(v)}
-            try:
-                prepared = prepare_inputs(plan, clean, where=f"workflow {wf.workflow_id!r}")
-            except UsageError as exc:
-                return _Outcome(FAILED, RunError(step_id, exc.render())), None
-            self._learn_secrets(plan, prepared)
-            child = Frame(plan=plan, inputs=prepared, ref=ref, depth=parent.depth + 1)
-        self.stack.append(child)
-        try:
-            outcome = await self._exec_frame(child)
-        finally:
-            self.stack.pop()
-        outputs, errors = self._workflow_outputs(child)
-        self.workflows[child.plan.workflow_id] = {"inputs": child.inputs, "outputs": outputs}
-        if outcome.status == SUCCEEDED and errors:
-            names = ", ".join(errors)
-            outcome = _Outcome(FAILED, RunError(step_id, f"workflow outputs {names}: no value"))
-        return outcome, child
-
-    # -- one step execution -------------------------------------------------------------------
-    async def _attempt(self, frame: Frame, sp: StepPlan) -> _Attempt:
-        sid = sp.step_id
-        visits = frame.visits.get(sid, 0)
-        if self.executions >= self.max_steps:
-            raise _BoundHit(sid, f"max steps reached ({self.max_steps} step executions)")
-        delay = frame.delay
-        frame.delay = None
-        if delay is None and visits > 0:
-            header = frame.retry_after.get(sid)
-            pace = sp.pace or self.pace
-            delay = header if header is not None else pace.delay(visits)
-        if delay:
-            self._check_deadline(sid, delay)
-            self._emit(
-                RunEvent(
-                    "waiting",
-                    self.run_id,
-                    frame.plan.workflow_id,
-                    sid,
-                    delay=delay,
-                    attempt=visits + 1,
-                    depth=frame.depth,
-                )
-            )
-            await self.clock.sleep(delay)
-        self._check_deadline(sid, 0.0)
-        self.executions += 1
-        frame.visits[sid] = visits + 1
-        key = (frame.plan.workflow_id, sid)
-        sr = self.step_results.get(key)
-        if sr is None:
-            sr = self.step_results[key] = StepResult(sid, frame.plan.workflow_id)
-        sr.attempts += 1
-        attempt_no = sr.attempts
-        wf_id = frame.plan.workflow_id
-        self._emit(RunEvent("step_started", self.run_id, wf_id, sid, attempt_no, depth=frame.depth))
-        t0 = time.perf_counter()
-        if sp.kind == "workflow":
-            result = await self._workflow_step(frame, sp)
-            summary = None
-        else:
-            result, summary = await self._operation_step(frame, sp, attempt_no)
-        ctx = result.ctx
-        if result.success:
-            outputs, errors = evaluate_outputs(sp.outputs, ctx, sp.step.outputs)
-            frame.step_outputs[sid] = outputs
-            sr.output_errors = errors
-            sr.outputs = self.secrets.mask(outputs)
-        frame.last_ctx = ctx
-        elapsed = time.perf_counter() - t0
-        code = ctx.status_code if isinstance(ctx.status_code, int) else None
-        sr.status_codes.append(code)
-        sr.duration += elapsed
-        sr.last_duration = elapsed
-        sr.status = SUCCEEDED if result.success else FAILED
-        sr.reason = None if result.success else result.reason
-        if self.recording:
-            self.in_flight = None
-            self.checkpoint()
-            record: dict[str, Any] = {
-                "stepId": sid,
-                "workflowId": wf_id,
-                "attempt": attempt_no,
-                "statusCode": code,
-                "success": result.success,
-                "duration": elapsed,
-                "reason": result.reason,
-                "outputs": sr.outputs if result.success else {},
-            }
-            if summary is not None:
-                record["request"] = summary
-            self.recorder.attempt_finished(
-                self.run_id, step_key=f"{wf_id}/{sid}", attempt=attempt_no, record=record
-            )
-        self._emit(
-            RunEvent(
-                "step_finished",
-                self.run_id,
-                wf_id,
-                sid,
-                attempt_no,
-                code,
-                result.success,
-                elapsed,
-                sr.outputs if result.success else None,
-                result.reason,
-                depth=frame.depth,
-            )
-        )
-        return result
-
-    def _context(self, frame: Frame) -> EvalContext:
-        return exchange_context(
-            None,
-            None,
-            inputs=frame.inputs,
-            steps=frame.step_outputs,
-            workflows=self.workflows,
-            sources=self._sources,
-            components=self._components,
-        )
-
-    async def _operation_step(
-        self, frame: Frame, sp: StepPlan, attempt_no: int
-    ) -> tuple[_Attempt, dict[str, Any] | None]:
-        base_ctx = self._context(frame)
-        try:
-            base = server_base(sp, self.servers, self._source_urls)
-            built = build_request(sp, base_ctx, base, self.secrets)
-        except RequestBuildError as exc:
-            return _Attempt(False, base_ctx, f"request not built: {exc}"), None
-        summary = request_summary(built, self.secrets)
-        if self.recording:
-            self.in_flight = {
-                "stepId": sp.step_id,
-                "workflowId": frame.plan.workflow_id,
-                "attempt": attempt_no,
-                "resendSafe": resend_safe(built.request.method, built),
-                "request": summary,
-            }
-            state = self.snapshot()
-            self.recorder.request_sending(
-                self.run_id,
-                step_key=f"{frame.plan.workflow_id}/{sp.step_id}",
-                attempt=attempt_no,
-                summary=summary,
-                resend_safe=self.in_flight["resendSafe"],
-                state=state,
-            )
-        response: HttpResponse | None = None
-        reason = None
-        try:
-            limit = sp.timeout
-            if self.deadline is not None:
-                remaining = max(self.deadline - self.clock.monotonic(), 0.001)
-                limit = remaining if limit is None else min(limit, remaining)
-            if limit is None:
-                response = await self.transport.send(built.request)
-            else:
-                async with asyncio.timeout(limit):
-                    response = await self.transport.send(built.request)
-        except TransportError as exc:
-            reason = f"no response: {exc.reason}"
-        except TimeoutError:
-            reason = f"no response within {limit:g} s"
-        ctx = exchange_context(
-            built,
-            response,
-            inputs=frame.inputs,
-            steps=frame.step_outputs,
-            workflows=self.workflows,
-            sources=self._sources,
-            components=self._components,
-        )
-        if response is None:
-            frame.retry_after.pop(sp.step_id, None)
-            return _Attempt(False, ctx, reason), summary
-        ra = parse_retry_after(response.headers.get("retry-after"), self.clock.time())
-        if ra is None:
-            frame.retry_after.pop(sp.step_id, None)
-        else:
-            frame.retry_after[sp.step_id] = ra
-        ok, why = judge(sp.criteria, ctx)
-        return _Attempt(ok, ctx, None if ok else f"status {response.status}: {why}"), summary
-
-    async def _workflow_step(self, frame: Frame, sp: StepPlan) -> _Attempt:
-        base_ctx = self._context(frame)
-        inputs = {p.name: p.value.evaluate(base_ctx) for p in sp.params}
-        assert sp.workflow_ref is not None
-        outcome, child = await self._call_workflow(frame, sp.workflow_ref, inputs, sp.step_id)
-        last = child.last_ctx if child is not None else None
-        ctx = base_ctx
-        if last is not None:
-            ctx = exchange_context(
-                None,
-                None,
-                inputs=frame.inputs,
-                steps=frame.step_outputs,
-                workflows=self.workflows,
-                sources=self._sources,
-                components=self._components,
-            )
-            ctx.url, ctx.method, ctx.status_code = last.url, last.method, last.status_code
-            ctx.request_headers, ctx.request_body = last.request_headers, last.request_body
-            ctx.response_headers, ctx.response_body = last.response_headers, last.response_body
-        if child is not None:
-            ctx.outputs = self.workflows.get(child.plan.workflow_id, {}).get("outputs", {})
-        if outcome.status != SUCCEEDED:
-            why = outcome.error.reason if outcome.error else "failed"
-            return _Attempt(False, ctx, f"workflow {sp.workflow_ref!r} {outcome.status}: {why}")
-        if sp.criteria:
-            ok, because = judge(sp.criteria, ctx)
-            return _Attempt(ok, ctx, because)
-        return _Attempt(True, ctx)
-
-    # -- bounds, outputs, records -------------------------------------------------------------
-    def _check_deadline(self, step_id: str, delay: float) -> None:
-        if self.deadline is not None and self.clock.monotonic() + delay > self.deadline:
-            raise _BoundHit(step_id, f"timeout reached ({self.timeout:g} s)")
-
-    def _workflow_outputs(self, frame: Frame) -> tuple[dict[str, Any], dict[str, str]]:
-        ctx = self._context(frame)
-        return evaluate_outputs(frame.plan.outputs, ctx, frame.plan.workflow.outputs)
-
-    def _learn_secrets(self, plan: WorkflowPlan, inputs: Mapping[str, Any]) -> None:
-        for name in plan.secret_inputs:
-            value = inputs.get(name)
-            if isinstance(value, str | int) and not isinstance(value, bool):
-                self.secrets.add(value)
-                self.secret_by_value[str(value)] = name
-
-    def snapshot(self) -> dict[str, Any]:
-        """The resumable state (no secrets)."""
-        elapsed = self.elapsed_before + (self.clock.monotonic() - self.started)
-        self._seq += 1
-        return {
-            "v": SNAPSHOT_VERSION,
-            "seq": self._seq,
-            "runId": self.run_id,
-            "options": {
-                "servers": self.servers,
-                "strict": self.strict,
-                "maxSteps": self.max_steps,
-                "timeout": self.timeout,
-                "pace": self.pace.spec(),
-            },
-            "workflowId": self.workflow_id,
-            "document": self.loaded.document.uri,
-            "documentHash": self.loaded.document.content_hash,
-            "executions": self.executions,
-            "elapsed": elapsed,
-            "frames": [frame_to_dict(f, self.secrets, self.secret_by_value) for f in self.stack],
-            "workflows": self.secrets.mask(self.workflows),
-            "steps": [s.to_dict() for s in self.step_results.values()],
-            "inFlight": self.in_flight,
-        }
-
-    def checkpoint(self) -> None:
-        if self.recording:
-            self.in_flight = None
-            self.recorder.checkpoint(self.run_id, state=self.snapshot())
-
-    def _emit(self, event: RunEvent) -> None:
-        if self.on_event is not None:
-            self.on_event(event)
 
     def _finish(
         self,
@@ -676,12 +201,6 @@ def select_plan(
             )
         wf = found
     return plan_for(loaded, wf, strict=strict)
-
-
-def _is_absent(value: Any) -> bool:
-    from weft.expressions.context import ABSENT
-
-    return value is ABSENT
 
 
 def _strings(value: Any) -> list[str]:

@@ -1,0 +1,218 @@
+"""One step execution: pacing and bounds, the request (or child workflow), outputs, records."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from weft.engine.interfaces import HttpResponse, TransportError
+from weft.engine.pacing import parse_retry_after
+from weft.engine.plan import StepPlan
+from weft.engine.requests import (
+    RequestBuildError,
+    build_request,
+    request_summary,
+    resend_safe,
+    server_base,
+)
+from weft.engine.responses import evaluate_outputs, exchange_context, judge
+from weft.engine.result import FAILED, SUCCEEDED, RunEvent, StepResult
+from weft.engine.runbase import Attempt, BoundHit, Outcome, RunnerBase
+from weft.engine.state import Frame
+
+
+class StepRunner(RunnerBase):
+    """Executes one step of a frame; the workflow loop (``FlowRunner``) decides which."""
+
+    async def _call_workflow(
+        self, parent: Frame, ref: str, inputs: Any, step_id: str | None
+    ) -> tuple[Outcome, Frame | None]:  # pragma: no cover - defined by FlowRunner
+        raise NotImplementedError
+
+    async def _attempt(self, frame: Frame, sp: StepPlan) -> Attempt:
+        sid = sp.step_id
+        visits = frame.visits.get(sid, 0)
+        if self.executions >= self.max_steps:
+            raise BoundHit(sid, f"max steps reached ({self.max_steps} step executions)")
+        delay = frame.delay
+        frame.delay = None
+        if delay is None and visits > 0:
+            header = frame.retry_after.get(sid)
+            pace = sp.pace or self.pace
+            delay = header if header is not None else pace.delay(visits)
+        if delay:
+            self._check_deadline(sid, delay)
+            self._emit(
+                RunEvent(
+                    "waiting",
+                    self.run_id,
+                    frame.plan.workflow_id,
+                    sid,
+                    delay=delay,
+                    attempt=visits + 1,
+                    depth=frame.depth,
+                )
+            )
+            await self.clock.sleep(delay)
+        self._check_deadline(sid, 0.0)
+        self.executions += 1
+        frame.visits[sid] = visits + 1
+        key = (frame.plan.workflow_id, sid)
+        sr = self.step_results.get(key)
+        if sr is None:
+            sr = self.step_results[key] = StepResult(sid, frame.plan.workflow_id)
+        sr.attempts += 1
+        attempt_no = sr.attempts
+        wf_id = frame.plan.workflow_id
+        self._emit(RunEvent("step_started", self.run_id, wf_id, sid, attempt_no, depth=frame.depth))
+        t0 = time.perf_counter()
+        if sp.kind == "workflow":
+            result = await self._workflow_step(frame, sp)
+            summary = None
+        else:
+            result, summary = await self._operation_step(frame, sp, attempt_no)
+        ctx = result.ctx
+        if result.success:
+            outputs, errors = evaluate_outputs(sp.outputs, ctx, sp.step.outputs)
+            frame.step_outputs[sid] = outputs
+            sr.output_errors = errors
+            sr.outputs = self.secrets.mask(outputs)
+        frame.last_ctx = ctx
+        elapsed = time.perf_counter() - t0
+        code = ctx.status_code if isinstance(ctx.status_code, int) else None
+        sr.status_codes.append(code)
+        sr.duration += elapsed
+        sr.last_duration = elapsed
+        sr.status = SUCCEEDED if result.success else FAILED
+        sr.reason = None if result.success else result.reason
+        if self.recording:
+            self.in_flight = None
+            self.checkpoint()
+            record: dict[str, Any] = {
+                "stepId": sid,
+                "workflowId": wf_id,
+                "attempt": attempt_no,
+                "statusCode": code,
+                "success": result.success,
+                "duration": elapsed,
+                "reason": result.reason,
+                "outputs": sr.outputs if result.success else {},
+            }
+            if summary is not None:
+                record["request"] = summary
+            self.recorder.attempt_finished(
+                self.run_id, step_key=f"{wf_id}/{sid}", attempt=attempt_no, record=record
+            )
+        self._emit(
+            RunEvent(
+                "step_finished",
+                self.run_id,
+                wf_id,
+                sid,
+                attempt_no,
+                code,
+                result.success,
+                elapsed,
+                sr.outputs if result.success else None,
+                result.reason,
+                depth=frame.depth,
+            )
+        )
+        return result
+
+    async def _operation_step(
+        self, frame: Frame, sp: StepPlan, attempt_no: int
+    ) -> tuple[Attempt, dict[str, Any] | None]:
+        base_ctx = self._context(frame)
+        try:
+            base = server_base(sp, self.servers, self._source_urls)
+            built = build_request(sp, base_ctx, base, self.secrets)
+        except RequestBuildError as exc:
+            return Attempt(False, base_ctx, f"request not built: {exc}"), None
+        summary = request_summary(built, self.secrets)
+        if self.recording:
+            self.in_flight = {
+                "stepId": sp.step_id,
+                "workflowId": frame.plan.workflow_id,
+                "attempt": attempt_no,
+                "resendSafe": resend_safe(built.request.method, built),
+                "request": summary,
+            }
+            state = self.snapshot()
+            self.recorder.request_sending(
+                self.run_id,
+                step_key=f"{frame.plan.workflow_id}/{sp.step_id}",
+                attempt=attempt_no,
+                summary=summary,
+                resend_safe=self.in_flight["resendSafe"],
+                state=state,
+            )
+        response: HttpResponse | None = None
+        reason = None
+        try:
+            limit = sp.timeout
+            if self.deadline is not None:
+                remaining = max(self.deadline - self.clock.monotonic(), 0.001)
+                limit = remaining if limit is None else min(limit, remaining)
+            if limit is None:
+                response = await self.transport.send(built.request)
+            else:
+                async with asyncio.timeout(limit):
+                    response = await self.transport.send(built.request)
+        except TransportError as exc:
+            reason = f"no response: {exc.reason}"
+        except TimeoutError:
+            reason = f"no response within {limit:g} s"
+        ctx = exchange_context(
+            built,
+            response,
+            inputs=frame.inputs,
+            steps=frame.step_outputs,
+            workflows=self.workflows,
+            sources=self._sources,
+            components=self._components,
+        )
+        if response is None:
+            frame.retry_after.pop(sp.step_id, None)
+            return Attempt(False, ctx, reason), summary
+        ra = parse_retry_after(response.headers.get("retry-after"), self.clock.time())
+        if ra is None:
+            frame.retry_after.pop(sp.step_id, None)
+        else:
+            frame.retry_after[sp.step_id] = ra
+        ok, why = judge(sp.criteria, ctx)
+        return Attempt(ok, ctx, None if ok else f"status {response.status}: {why}"), summary
+
+    async def _workflow_step(self, frame: Frame, sp: StepPlan) -> Attempt:
+        base_ctx = self._context(frame)
+        inputs = {p.name: p.value.evaluate(base_ctx) for p in sp.params}
+        assert sp.workflow_ref is not None
+        outcome, child = await self._call_workflow(frame, sp.workflow_ref, inputs, sp.step_id)
+        last = child.last_ctx if child is not None else None
+        ctx = base_ctx
+        if last is not None:
+            ctx = exchange_context(
+                None,
+                None,
+                inputs=frame.inputs,
+                steps=frame.step_outputs,
+                workflows=self.workflows,
+                sources=self._sources,
+                components=self._components,
+            )
+            ctx.url, ctx.method, ctx.status_code = last.url, last.method, last.status_code
+            ctx.request_headers, ctx.request_body = last.request_headers, last.request_body
+            ctx.response_headers, ctx.response_body = last.response_headers, last.response_body
+        if child is not None:
+            ctx.outputs = self.workflows.get(child.plan.workflow_id, {}).get("outputs", {})
+        if outcome.status != SUCCEEDED:
+            why = outcome.error.reason if outcome.error else "failed"
+            return Attempt(False, ctx, f"workflow {sp.workflow_ref!r} {outcome.status}: {why}")
+        if sp.criteria:
+            ok, because = judge(sp.criteria, ctx)
+            return Attempt(ok, ctx, because)
+        return Attempt(True, ctx)
+
+
+__all__ = ["StepRunner"]

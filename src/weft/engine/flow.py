@@ -1,0 +1,160 @@
+"""The workflow loop: steps in order, actions, retries, goto, nested workflows, dependencies."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from weft.engine.actions import (
+    count_retry,
+    first_failure_action,
+    first_success_action,
+    reset_retries,
+)
+from weft.engine.attempt import StepRunner
+from weft.engine.plan import ActionPlan, StepPlan, plan_for
+from weft.engine.result import FAILED, SUCCEEDED, RunError
+from weft.engine.runbase import Outcome
+from weft.engine.state import Frame
+from weft.engine.validation import prepare_inputs
+from weft.errors import DocumentError, UsageError
+from weft.expressions.context import ABSENT, EvalContext
+
+
+class FlowRunner(StepRunner):
+    """Runs frames: the step loop and everything that moves between steps and workflows."""
+
+    async def _exec_frame(self, frame: Frame) -> Outcome:
+        if not frame.deps_done:
+            for dep in frame.plan.workflow.depends_on:
+                outcome = await self._dependency(frame, dep)
+                if outcome.status != SUCCEEDED:
+                    return outcome
+            frame.deps_done = True
+        steps = frame.plan.steps
+        while frame.index < len(steps):
+            sp = steps[frame.index]
+            for dep_step in sp.depends_on:
+                if dep_step not in frame.step_outputs and dep_step in frame.plan.index:
+                    sub = await self._side_step(frame, dep_step)
+                    if sub is not None:
+                        return sub
+            attempt = await self._attempt(frame, sp)
+            sid = sp.step_id
+            if attempt.success:
+                reset_retries(frame.retries, sid)
+                action = first_success_action(sp.on_success, attempt.ctx)
+                if action is None:
+                    frame.index += 1
+                elif action.type == "end":
+                    self.checkpoint()
+                    return Outcome(SUCCEEDED, ended_by=(sid, action.name))
+                else:
+                    transfer = await self._goto(frame, sp, action, attempt.ctx)
+                    if transfer is not None:
+                        return transfer
+            else:
+                reason = attempt.reason or "step failed"
+                action = first_failure_action(sp.on_failure, attempt.ctx, frame.retries, sid)
+                if action is None:
+                    self.checkpoint()
+                    return Outcome(FAILED, RunError(sid, reason, frame.plan.workflow_id))
+                if action.type == "end":
+                    self.checkpoint()
+                    why = f"{reason} (ended by failure action {action.name!r})"
+                    return Outcome(FAILED, RunError(sid, why, frame.plan.workflow_id))
+                if action.type == "retry":
+                    count_retry(frame.retries, sid, action)
+                    header = frame.retry_after.get(sid)
+                    frame.delay = header if header is not None else action.retry_after
+                    if action.step_id or action.workflow_id:
+                        sub = await self._retry_first(frame, action, attempt.ctx)
+                        if sub is not None:
+                            return sub
+                else:
+                    transfer = await self._goto(frame, sp, action, attempt.ctx)
+                    if transfer is not None:
+                        return transfer
+            self.checkpoint()
+        return Outcome(SUCCEEDED)
+
+    async def _goto(
+        self, frame: Frame, sp: StepPlan, action: ActionPlan, ctx: EvalContext
+    ) -> Outcome | None:
+        if action.step_id:
+            target = frame.plan.index.get(action.step_id)
+            if target is None:
+                return Outcome(
+                    FAILED,
+                    RunError(sp.step_id, f"action {action.name!r}: no step {action.step_id!r}"),
+                )
+            frame.index = target
+            return None
+        if action.workflow_id:
+            inputs = {p.name: p.value.evaluate(ctx) for p in action.parameters}
+            outcome, _ = await self._call_workflow(frame, action.workflow_id, inputs, sp.step_id)
+            return outcome
+        return Outcome(FAILED, RunError(sp.step_id, f"action {action.name!r} has no target"))
+
+    async def _retry_first(
+        self, frame: Frame, action: ActionPlan, ctx: EvalContext
+    ) -> Outcome | None:
+        if action.step_id:
+            return await self._side_step(frame, action.step_id)
+        assert action.workflow_id is not None
+        inputs = {p.name: p.value.evaluate(ctx) for p in action.parameters}
+        outcome, _ = await self._call_workflow(frame, action.workflow_id, inputs, None)
+        return outcome if outcome.status != SUCCEEDED else None
+
+    async def _side_step(self, frame: Frame, step_id: str) -> Outcome | None:
+        """Run one step of this workflow for its outputs, then come back (ignores its actions)."""
+        index = frame.plan.index.get(step_id)
+        if index is None:
+            return Outcome(FAILED, RunError(step_id, f"no step {step_id!r} in this workflow"))
+        sub = await self._attempt(frame, frame.plan.steps[index])
+        if not sub.success:
+            return Outcome(FAILED, RunError(step_id, sub.reason or "step failed"))
+        return None
+
+    async def _dependency(self, frame: Frame, ref: str) -> Outcome:
+        _, wf = frame.plan.loaded.resolve_workflow(ref)
+        if wf.workflow_id in self.workflows:
+            return Outcome(SUCCEEDED)
+        outcome, _ = await self._call_workflow(frame, ref, dict(frame.inputs), None)
+        if outcome.status != SUCCEEDED and outcome.error is not None:
+            outcome.error.reason = f"dependency {ref!r} failed: {outcome.error.reason}"
+        return outcome
+
+    async def _call_workflow(
+        self, parent: Frame, ref: str, inputs: Mapping[str, Any], step_id: str | None
+    ) -> tuple[Outcome, Frame | None]:
+        child: Frame | None = None
+        if self.restored and self.restored[0].depth == parent.depth + 1:
+            child = self.restored.pop(0)
+        else:
+            try:
+                loaded, wf = parent.plan.loaded.resolve_workflow(ref)
+            except DocumentError as exc:
+                return Outcome(FAILED, RunError(step_id, str(exc))), None
+            plan = plan_for(loaded, wf, strict=self.strict)
+            clean = {k: v for k, v in inputs.items() if v is not ABSENT}
+            try:
+                prepared = prepare_inputs(plan, clean, where=f"workflow {wf.workflow_id!r}")
+            except UsageError as exc:
+                return Outcome(FAILED, RunError(step_id, exc.render())), None
+            self._learn_secrets(plan, prepared)
+            child = Frame(plan=plan, inputs=prepared, ref=ref, depth=parent.depth + 1)
+        self.stack.append(child)
+        try:
+            outcome = await self._exec_frame(child)
+        finally:
+            self.stack.pop()
+        outputs, errors = self._workflow_outputs(child)
+        self.workflows[child.plan.workflow_id] = {"inputs": child.inputs, "outputs": outputs}
+        if outcome.status == SUCCEEDED and errors:
+            names = ", ".join(errors)
+            outcome = Outcome(FAILED, RunError(step_id, f"workflow outputs {names}: no value"))
+        return outcome, child
+
+
+__all__ = ["FlowRunner"]

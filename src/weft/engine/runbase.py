@@ -1,0 +1,164 @@
+"""Runner state shared by the step attempt, the workflow loop and the entry points.
+
+:class:`RunnerBase` holds what one run knows (options, frames, counters, secrets) and the small
+services every part uses: bounds, outputs, snapshots, checkpoints and events.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from weft.engine.interfaces import Clock, NullRecorder, RunRecorder, Transport
+from weft.engine.pacing import DEFAULT_PACE, Pace
+from weft.engine.plan import WorkflowPlan
+from weft.engine.responses import evaluate_outputs, exchange_context
+from weft.engine.result import RunError, RunEvent, StepResult
+from weft.engine.state import SNAPSHOT_VERSION, Frame, frame_to_dict
+from weft.expressions.context import EvalContext
+from weft.secrets import SecretSet
+
+if TYPE_CHECKING:
+    from weft.document import LoadedDocument
+
+EventCallback = Callable[[RunEvent], Any]
+
+
+class BoundHit(Exception):
+    def __init__(self, step: str | None, reason: str) -> None:
+        super().__init__(reason)
+        self.step = step
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class Outcome:
+    status: str
+    error: RunError | None = None
+    ended_by: tuple[str, str] | None = None  # (stepId, action name) of an `end`
+
+
+@dataclass(slots=True)
+class Attempt:
+    success: bool
+    ctx: EvalContext
+    reason: str | None = None
+
+
+class RunnerBase:
+    def __init__(
+        self,
+        loaded: LoadedDocument,
+        *,
+        transport: Transport,
+        clock: Clock,
+        recorder: RunRecorder | None = None,
+        servers: Mapping[str, str] | None = None,
+        strict: bool = False,
+        max_steps: int = 1000,
+        timeout: float | None = None,
+        pace: Pace = DEFAULT_PACE,
+        on_event: EventCallback | None = None,
+        run_id: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        resend: bool = False,
+    ) -> None:
+        self.loaded = loaded
+        self.transport = transport
+        self.clock = clock
+        self.recorder: RunRecorder = recorder or NullRecorder()
+        self.recording = not isinstance(self.recorder, NullRecorder)
+        self.servers = dict(servers or {})
+        self.strict = strict
+        self.max_steps = max_steps
+        self.timeout = timeout
+        self.pace = pace
+        self.on_event = on_event
+        self.run_id = run_id or uuid.uuid4().hex
+        self.labels = labels
+        self.resend = resend
+        self.secrets = SecretSet()
+        self.secret_by_value: dict[str, str] = {}
+        self.stack: list[Frame] = []
+        self.restored: list[Frame] = []
+        self.workflows: dict[str, dict[str, Any]] = {}
+        self.step_results: dict[tuple[str, str], StepResult] = {}
+        self.executions = 0
+        self.elapsed_before = 0.0
+        self.started = 0.0
+        self.deadline: float | None = None
+        self.in_flight: dict[str, Any] | None = None
+        self.workflow_id = ""
+        self._seq = 0
+        self._sources = {name: {"url": s.url, "type": s.type} for name, s in loaded.sources.items()}
+        raw = loaded.document.raw if isinstance(loaded.document.raw, dict) else {}
+        comps = raw.get("components")
+        self._components: dict[str, Any] = comps if isinstance(comps, dict) else {}
+        self._source_urls = {name: s.url for name, s in loaded.sources.items()}
+
+    def _context(self, frame: Frame) -> EvalContext:
+        return exchange_context(
+            None,
+            None,
+            inputs=frame.inputs,
+            steps=frame.step_outputs,
+            workflows=self.workflows,
+            sources=self._sources,
+            components=self._components,
+        )
+
+    # -- bounds, outputs, records -------------------------------------------------------------
+    def _check_deadline(self, step_id: str, delay: float) -> None:
+        if self.deadline is not None and self.clock.monotonic() + delay > self.deadline:
+            raise BoundHit(step_id, f"timeout reached ({self.timeout:g} s)")
+
+    def _workflow_outputs(self, frame: Frame) -> tuple[dict[str, Any], dict[str, str]]:
+        ctx = self._context(frame)
+        return evaluate_outputs(frame.plan.outputs, ctx, frame.plan.workflow.outputs)
+
+    def _learn_secrets(self, plan: WorkflowPlan, inputs: Mapping[str, Any]) -> None:
+        for name in plan.secret_inputs:
+            value = inputs.get(name)
+            if isinstance(value, str | int) and not isinstance(value, bool):
+                self.secrets.add(value)
+                self.secret_by_value[str(value)] = name
+
+    def snapshot(self) -> dict[str, Any]:
+        """The resumable state (no secrets)."""
+        elapsed = self.elapsed_before + (self.clock.monotonic() - self.started)
+        self._seq += 1
+        return {
+            "v": SNAPSHOT_VERSION,
+            "seq": self._seq,
+            "runId": self.run_id,
+            "options": {
+                "servers": self.servers,
+                "strict": self.strict,
+                "maxSteps": self.max_steps,
+                "timeout": self.timeout,
+                "pace": self.pace.spec(),
+            },
+            "workflowId": self.workflow_id,
+            "document": self.loaded.document.uri,
+            "documentHash": self.loaded.document.content_hash,
+            "executions": self.executions,
+            "elapsed": elapsed,
+            "frames": [frame_to_dict(f, self.secrets, self.secret_by_value) for f in self.stack],
+            "workflows": self.secrets.mask(self.workflows),
+            "steps": [s.to_dict() for s in self.step_results.values()],
+            "inFlight": self.in_flight,
+        }
+
+    def checkpoint(self) -> None:
+        if self.recording:
+            self.in_flight = None
+            self.recorder.checkpoint(self.run_id, state=self.snapshot())
+
+    def _emit(self, event: RunEvent) -> None:
+        if self.on_event is not None:
+            self.on_event(event)
+
+
+__all__ = ["Attempt", "BoundHit", "EventCallback", "Outcome", "RunnerBase"]
