@@ -624,3 +624,26 @@ workflows:
     assert x.outputs == {"total": "12.5", "orderId": "o-9"}
     assert "none" in x.output_errors and "//nothing" in x.output_errors["none"]
     assert result.outputs == {"id": "B 2", "skus": "A-1", "total": "12.5"}
+
+
+async def test_malformed_selector_object_is_a_document_error(tmp_path: Path) -> None:
+    from weft.errors import DocumentError
+
+    doc = _doc(
+        tmp_path,
+        """
+workflows:
+  - workflowId: w
+    steps:
+      - stepId: a
+        operationId: getItem
+        parameters: [{name: id, in: path, value: x}]
+        outputs:
+          bad: {context: $response.body, selector: '$[?(', type: jsonpath}
+""",
+        version="1.1.0",
+    )
+    app, seen, _ = _app()
+    with pytest.raises(DocumentError, match="invalid Selector Object"):
+        await _run(doc, app)
+    assert seen == []

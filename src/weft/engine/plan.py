@@ -152,7 +152,15 @@ class _Compiler:
         self.strict = strict
 
     def value(self, raw: Any) -> Any:
-        return compile_value(raw, strict=self.strict)
+        try:
+            return compile_value(raw, strict=self.strict)
+        except ExpressionError as exc:  # a malformed Selector Object
+            loc = getattr(raw, "loc", None)
+            raise DocumentError(
+                f"invalid Selector Object: {exc}",
+                where=str(loc) if loc is not None else None,
+                hint="context is a runtime expression; selector matches its type",
+            ) from exc
 
     def output(self, raw: Any) -> Any:
         """An output value; text that starts with ``$`` but is no expression stays an error."""
