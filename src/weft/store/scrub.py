@@ -28,22 +28,23 @@ _SECRET_VALUE = re.compile(
     r"^\s*(?:(?:bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{16,}|digest\s+username=.*)\s*$",
     re.IGNORECASE,
 )
-# a quick test on lower-cased serialised JSON: when none of these occur, nothing needs scrubbing
-_TRIGGERS: tuple[bytes, ...] = (
-    b"authorization",
-    b"cookie",
-    b"apikey",
-    b"api_key",
-    b"api-key",
-    b"access_token",
-    b'-key"',
-    b'-token"',
-    b'-secret"',
-    b'-password"',
-    b"bearer",
-    b"basic",
-    b"digest",
-    b"token ",
+# A quick test on the lower-cased serialised JSON: it matches wherever `scrub` could change
+# something (a credential-named key or pair whose value is not already the mask, a
+# {"name", "value"} header object, a credential-looking string), so no match means the document
+# is already clean. It may match more than that (then the full walk runs); never less.
+_NAME = (
+    rb"(?:authorization|proxy-authorization|cookie|set-cookie|apikey|api_key|api-key|x-api-key"
+    rb'|access_token|(?!idempotency-key")[a-z0-9-]*-(?:key|token|secret|password))'
+)
+_SPACE = rb"(?:\s|\\[tnrfb])"
+_UNMASKED = (
+    # the engine's own placeholder for a secret input, {"$weftSecret": name}, is clean too
+    re.compile(rb'"' + _NAME + rb'"\s*[:,]\s*(?!"\*\*\*"|\{"\$weftsecret":"[^"]*"\})'),
+    re.compile(rb'"name"\s*:\s*"' + _NAME + rb'"'),
+    re.compile(
+        rb"(?:bearer|basic|token)" + _SPACE + rb"+[a-z0-9._~+/=-]{16}"
+        rb"|digest" + _SPACE + rb"+username="
+    ),
 )
 
 
@@ -55,7 +56,7 @@ def is_secret_name(name: str) -> bool:
 def needs_scrub(serialised: bytes) -> bool:
     """A cheap pre-check: ``False`` means :func:`scrub` would change nothing."""
     low = serialised.lower()
-    return any(trigger in low for trigger in _TRIGGERS)
+    return any(pattern.search(low) is not None for pattern in _UNMASKED)
 
 
 def scrub(value: Any) -> Any:
