@@ -7,11 +7,13 @@ import contextlib
 import json
 import os
 import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import click
 
-from weft.civitai.generate import GenerateRequest, generate
+from weft.civitai.generate import GenerateOutcome, GenerateRequest, generate
 from weft.errors import WeftError
 
 
@@ -35,6 +37,7 @@ def civitai() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--token", envvar="CIVITAI_API_TOKEN", help="API token (or CIVITAI_API_TOKEN).")
 @click.option("--api-base", help="One base URL serving both APIs (e.g. a weft simulator).")
+@click.option("--store", "store_path", help="Run store (default: per-user; env WEFT_STORE).")
 def generate_command(
     model_version: int,
     prompt: str,
@@ -49,25 +52,64 @@ def generate_command(
     as_json: bool,
     token: str | None,
     api_base: str | None,
+    store_path: str | None,
 ) -> None:
-    """Resolve a model version, generate with it, and save every image."""
+    """Resolve a model version, generate with it, and save every image.
+
+    The run is recorded; if it stops (kill, crash), `weft civitai resume RUN_ID` finishes it
+    without submitting (or paying for) the generation twice."""
     req = GenerateRequest(
         model_version=model_version, prompt=prompt, token=token or None, api_base=api_base,
         quantity=quantity, negative_prompt=negative_prompt, width=width, height=height,
         steps=steps, cfg_scale=cfg_scale, seed=seed, out=out,
     )  # fmt: skip
 
-    def err(line: str) -> None:
-        click.echo(line, err=True)
+    _report(
+        lambda progress: generate(req, notice=_err, progress=progress, store=store_path), as_json
+    )
 
+
+@civitai.command(name="resume")
+@click.argument("run_id")
+@click.option("--token", envvar="CIVITAI_API_TOKEN", help="API token (or CIVITAI_API_TOKEN).")
+@click.option("--api-base", help="Override the base URL the run was started against.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--store", "store_path", help="Run store (default: per-user; env WEFT_STORE).")
+def resume_command(
+    run_id: str, token: str | None, api_base: str | None, as_json: bool, store_path: str | None
+) -> None:
+    """Finish a `weft civitai generate` run that stopped, and save its images.
+
+    The token is never stored: pass it again. A submit whose answer was lost is sent again with
+    the run's externalId, so Civitai returns the same workflow and charges once."""
+    from weft.civitai.resume import resume
+
+    _err(f"resuming run {run_id}")
+    _report(
+        lambda progress: resume(
+            run_id, token=token or None, api_base=api_base, store=store_path, progress=progress
+        ),
+        as_json,
+    )
+
+
+def _err(line: str) -> None:
+    click.echo(line, err=True)
+
+
+def _report(
+    start: Callable[[Callable[[str], None] | None], Coroutine[Any, Any, GenerateOutcome]],
+    as_json: bool,
+) -> None:
+    """Run ``start(progress)`` and print its summary (or one error line and exit)."""
     try:
-        outcome = asyncio.run(
-            generate(req, notice=err, progress=None if as_json else lambda s: err(f"  … {s}"))
-        )
+        outcome = asyncio.run(start(None if as_json else lambda s: _err(f"  … {s}")))
     except WeftError as exc:
         if as_json:
             click.echo(json.dumps({"status": "failed", "error": exc.what}))
-        err(f"error: {exc.what}")
+        _err(f"error: {exc.what}")
+        if exc.hint:
+            _err(f"  fix: {exc.hint}")
         sys.exit(exc.exit_code)
     if as_json:
         click.echo(json.dumps(outcome.to_dict(), indent=2))

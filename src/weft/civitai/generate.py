@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,8 @@ class GenerateRequest:
     cfg_scale: float | None = None
     seed: int | None = None
     out: Path | None = None
+    # without ``out``: images go to ``<out_root>/<workflowId>/`` (default ``./weft-out``)
+    out_root: Path | None = None
     # long-poll length per request: short enough to report status changes and queue position
     wait_seconds: int | None = 10
 
@@ -93,11 +96,14 @@ async def generate(
     progress: Callable[[str], None] | None = None,
     simulator_config: Any = None,
     clock: Any = None,
+    store: Any = None,
 ) -> GenerateOutcome:
     """Run the generation; raise :class:`GenerationFailed` with a one-line reason on failure.
 
     ``clock`` (a :class:`weft.clock.ManualClock` in tests) replaces the system clock for the
-    engine's waits (pacing, ``Retry-After``).
+    engine's waits (pacing, ``Retry-After``). ``store`` is a run store path (default: the
+    per-user store, ``WEFT_STORE``); the run is recorded there with the labels
+    ``weft civitai resume`` needs, and its id is announced through ``notice`` before it starts.
     """
     from weft.api import _new_run_id, run_async
 
@@ -115,17 +121,44 @@ async def generate(
                 f"No Civitai token (--token or CIVITAI_API_TOKEN): using the embedded "
                 f"simulator at {base}"
             )
+        recorder = _open_recorder(store)
+        if recorder is not None:
+            stack.callback(recorder.close)
+        if recorder is None:
+            notice(f"run {run_id} (not recorded: the run store is unavailable)")
+        elif simulated:
+            notice(f"run {run_id}")
+        else:
+            notice(f"run {run_id} (resume with: weft civitai resume {run_id})")
         servers = {name: base for name in SOURCES} if base else None
         result = await run_async(
             bundle_path(), WORKFLOW_ID, workflow_inputs(req, token, external_id_for(run_id)),
-            servers=servers, run_id=run_id, recorder=_open_recorder(), clock=clock,
+            servers=servers, run_id=run_id, recorder=recorder, clock=clock,
             on_event=ProgressReporter(progress) if progress is not None else None,
-            labels={"command": "civitai generate"},
+            labels=run_labels(req, base, simulated),
         )  # fmt: skip
-        outcome = await finish(result, req, api_base=base)
+        outcome = await finish(result, req, api_base=base, token=token)
         outcome.simulated = simulated
         return outcome
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+KIND = "civitai-generate"
+
+
+def run_labels(req: GenerateRequest, api_base: str | None, simulated: bool) -> dict[str, str]:
+    """What ``weft civitai resume`` needs besides the engine's record: where the images go and
+    which deployment the run talks to (never the token)."""
+    labels = {"command": "civitai generate", "kind": KIND, "resumeWith": "weft civitai resume"}
+    if api_base:  # else civitai.com and orchestration.civitai.com
+        labels["apiBase"] = api_base
+    if req.out is not None:
+        labels["out"] = str(req.out.resolve())
+    else:
+        labels["outRoot"] = str((req.out_root or Path("weft-out")).resolve())
+    if simulated:
+        labels["simulator"] = "embedded"
+    return labels
 
 
 def external_id_for(run_id: str) -> str:
@@ -168,11 +201,12 @@ class ProgressReporter:
 
 
 async def finish(
-    result: Any, req: GenerateRequest, *, api_base: str | None = None
+    result: Any, req: GenerateRequest, *, api_base: str | None = None, token: str | None = None
 ) -> GenerateOutcome:
     """Given a finished run of the bundle: explain its failure in one line
     (:class:`GenerationFailed`), or download and verify its images into ``req.out`` (default
-    ``./weft-out/<workflowId>/``)."""
+    ``<req.out_root or ./weft-out>/<workflowId>/``). Images already saved there are kept; with
+    ``token``, expired image URLs are refreshed by getting the workflow again."""
     outputs = dict(result.outputs or {})
     outcome = GenerateOutcome(
         run_id=result.run_id,
@@ -189,16 +223,22 @@ async def finish(
     images = outputs.get("images") or []
     if not images:
         raise GenerationFailed(f"workflow {outcome.workflow_id} succeeded without images")
-    out_dir = req.out or Path("weft-out") / str(outcome.workflow_id)
-    outcome.files = await download_images(images, out_dir)
+    out_dir = req.out or (req.out_root or Path("weft-out")) / str(outcome.workflow_id)
+
+    async def refresh() -> list[dict[str, Any]]:
+        return await fresh_images(api_base, token, str(outcome.workflow_id))
+
+    outcome.files = await download_images(
+        images, out_dir, refresh=refresh if token and outcome.workflow_id else None
+    )
     return outcome
 
 
-def _open_recorder() -> Any:
+def _open_recorder(path: Any = None) -> Any:
     try:
         from weft.store import open_store
 
-        return open_store()
+        return open_store(path)
     except (ImportError, WeftError):
         return None
 
@@ -269,30 +309,96 @@ async def _base_model(site_base: str, version_id: int) -> str:
         return "unknown"
 
 
-async def download_images(images: list[dict[str, Any]], out_dir: Path) -> list[Path]:
-    """Fetch every image URL, check it is a PNG of the announced size, save it."""
+ORCHESTRATION_BASE = "https://orchestration.civitai.com"
+
+
+async def fresh_images(api_base: str | None, token: str | None, workflow_id: str) -> list[Any]:
+    """The workflow's images with freshly signed URLs (blob URLs expire)."""
+    url = f"{(api_base or ORCHESTRATION_BASE).rstrip('/')}/v2/consumer/workflows/{workflow_id}"
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        async with aiohttp.ClientSession() as http, http.get(url, headers=headers) as resp:
+            body = await resp.json(content_type=None) if resp.status == 200 else None
+    except (aiohttp.ClientError, ValueError) as exc:
+        raise GenerationFailed(f"getting workflow {workflow_id} again failed: {exc}") from None
+    try:
+        images = body["steps"][0]["output"]["images"]  # type: ignore[index]
+    except (TypeError, KeyError, IndexError):
+        raise GenerationFailed(
+            f"getting workflow {workflow_id} again for fresh image URLs did not list its images"
+        ) from None
+    return list(images)
+
+
+def _image_path(out_dir: Path, index: int, image: dict[str, Any]) -> Path:
+    return out_dir / f"{index + 1:02d}-{str(image.get('id', index)).split('.')[0]}.png"
+
+
+def _check_png(data: bytes, index: int, image: dict[str, Any]) -> str | None:
+    """Why ``data`` is not the announced PNG, or None."""
+    try:
+        picture = Image.open(io.BytesIO(data))
+        picture.verify()
+    except Exception as exc:
+        return f"image {index} is not a readable image: {exc}"
+    if picture.format != "PNG":
+        return f"image {index} is {picture.format}, not PNG"
+    expected = (image.get("width"), image.get("height"))
+    if None not in expected and picture.size != expected:
+        return f"image {index} is {picture.size}, expected {expected}"
+    return None
+
+
+def _already_saved(path: Path, index: int, image: dict[str, Any]) -> bool:
+    try:
+        return _check_png(path.read_bytes(), index, image) is None
+    except OSError:
+        return False
+
+
+async def download_images(
+    images: list[dict[str, Any]],
+    out_dir: Path,
+    *,
+    refresh: Callable[[], Awaitable[list[Any]]] | None = None,
+) -> list[Path]:
+    """Fetch every image URL, check it is a PNG of the announced size, save it.
+
+    A file already saved and valid is kept (a resumed run downloads only what is missing); each
+    file is written under a temporary name and renamed, so a crash never leaves half an image
+    under the final name. When a URL is refused (expired) and ``refresh`` is given, the URLs are
+    fetched again once.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     saved: list[Path] = []
     async with aiohttp.ClientSession() as http:
         for index, image in enumerate(images):
+            path = _image_path(out_dir, index, image)
+            if _already_saved(path, index, image):
+                saved.append(path)
+                continue
             url = image.get("url")
             if not url:
                 raise GenerationFailed(f"image {index} has no URL (blocked or unavailable)")
-            async with http.get(url) as resp:
-                if resp.status != 200:
-                    raise GenerationFailed(f"downloading image {index} answered {resp.status}")
-                data = await resp.read()
-            try:
-                picture = Image.open(io.BytesIO(data))
-                picture.verify()
-            except Exception as exc:
-                raise GenerationFailed(f"image {index} is not a readable image: {exc}") from None
-            if picture.format != "PNG":
-                raise GenerationFailed(f"image {index} is {picture.format}, not PNG")
-            expected = (image.get("width"), image.get("height"))
-            if None not in expected and picture.size != expected:
-                raise GenerationFailed(f"image {index} is {picture.size}, expected {expected}")
-            path = out_dir / f"{index + 1:02d}-{str(image.get('id', index)).split('.')[0]}.png"
-            path.write_bytes(data)
+            status, data = await _get(http, url)
+            if status != 200 and refresh is not None:
+                images = [dict(i) for i in await refresh()]
+                refresh = None
+                fresh = images[index] if index < len(images) else {}
+                if fresh.get("url"):
+                    status, data = await _get(http, fresh["url"])
+            if status != 200:
+                raise GenerationFailed(f"downloading image {index} answered {status}")
+            problem = _check_png(data, index, image)
+            if problem:
+                raise GenerationFailed(problem)
+            partial = path.with_name(path.name + ".part")
+            partial.write_bytes(data)
+            os.replace(partial, path)
             saved.append(path)
     return saved
+
+
+async def _get(http: aiohttp.ClientSession, url: str) -> tuple[int, bytes]:
+    async with http.get(url) as resp:
+        return resp.status, (await resp.read() if resp.status == 200 else b"")

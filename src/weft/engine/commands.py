@@ -169,6 +169,7 @@ def resume(
     inputs.update(_cli_inputs(None, input_pairs))
     store = _open_store(store_path)
     try:
+        _refuse_if_resumed_elsewhere(store, run_id)
         result = asyncio.run(
             resume_async(
                 run_id,
@@ -182,6 +183,19 @@ def resume(
     finally:
         store.close()
     _emit(result, as_json)
+
+
+def _refuse_if_resumed_elsewhere(store: Any, run_id: str) -> None:
+    """A run labelled ``resumeWith`` (e.g. ``weft civitai generate``, which downloads images
+    after the workflow) is resumed by that command, not by ``weft resume``."""
+    stored = store.get_run(run_id)
+    command = (stored.labels or {}).get("resumeWith") if stored is not None else None
+    if command:
+        raise UsageError(
+            f"run {run_id} was started by `weft {stored.labels.get('command', '…')}`",
+            why="that command does more than the workflow (e.g. saves the images)",
+            hint=f"resume it with `{command} {run_id}`",
+        )
 
 
 __all__ = ["resume", "run"]
