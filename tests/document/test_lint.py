@@ -12,6 +12,7 @@ from tests.conftest import shared_path
 from tests.document.helpers import GET_PET, PETS_OPENAPI, arazzo, write
 from weft.cli import cli
 from weft.document import lint, load
+from weft.expressions import EvalContext, compile_criterion
 
 
 def test_seed_findings_each_on_its_own_line(seed_document: Path) -> None:
@@ -26,7 +27,13 @@ def test_seed_findings_each_on_its_own_line(seed_document: Path) -> None:
     bare = next(d for d in findings if d.rule == "arazzo/bare-expression")
     assert bare.fix == "Bearer {$inputs.apiKey}"
     jp = next(d for d in findings if d.rule == "arazzo/jsonpath-not-rfc9535")
-    assert "$[?@.status == 'processing' || @.status == 'preparing'" in (jp.fix or "")
+    fixed = "$[?$.status == 'processing' || $.status == 'preparing' || $.status == 'unassigned']"
+    assert f'condition: "{fixed}"' in (jp.fix or "")
+    # the suggested query, applied on the context itself as RFC 9535 says, really is equivalent
+    for status, expected in (("processing", True), ("unassigned", True), ("scheduled", False)):
+        condition = compile_criterion(fixed, kind="jsonpath", context="$response.body", strict=True)
+        verdict = condition.evaluate(EvalContext(response_body={"id": "wf_1", "status": status}))
+        assert verdict.passed is expected
     op = next(d for d in findings if d.rule == "arazzo/bare-operation-id")
     assert op.fix == "operationId: $sourceDescriptions.civitaiSiteApi.getModelVersion"
 

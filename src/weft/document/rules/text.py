@@ -40,7 +40,9 @@ def _bare_expressions(loaded: LoadedDocument) -> list[Diagnostic]:
                     Diagnostic(
                         "arazzo/bare-expression",
                         "warning",
-                        f"{value!r} embeds {found} without braces, so it is sent literally",
+                        f"{value!r} embeds {found} without braces: the specification reads it as "
+                        "literal text (weft --strict sends it as is; by default weft substitutes "
+                        "it for compatibility, other runners may not)",
                         loc,
                         fixed,
                     )
@@ -78,9 +80,14 @@ def _jsonpath(loaded: LoadedDocument) -> list[Diagnostic]:
         rewrite = exprcheck.jsonpath_rewrite(c.condition)
         simple = exprcheck.simple_rewrite(c.condition, c.context or "$response.body")
         fixes = []
-        if rewrite:
+        # The query runs on the context itself, so the filter must test the root (`$.status`),
+        # not its members (`@.status` would look for a `status` inside each member).
+        root_filter = f"$[?{c.condition.strip()}]" if rewrite else None
+        if root_filter and exprcheck.is_rfc9535_query(root_filter):
             fixes.append(
-                f'condition: "{rewrite}" (an RFC 9535 filter query: true when it selects something)'
+                f'condition: "{root_filter}" (an RFC 9535 query on the context itself: it '
+                f"selects the context's members exactly when the test holds; not {rewrite!r}, "
+                "which tests the members)"
             )
         if simple:
             fixes.append(f"or drop 'type' and 'context' and use the simple condition: {simple}")
