@@ -129,8 +129,9 @@ class _Loader:
             raise DocumentError(
                 f"source description {sd.name!r} cannot be loaded ({where})",
                 where=str(sd.at("url")),
-                why=exc.render().replace("\n", "\n  "),
-                hint="check the source's url (relative urls resolve against the document)",
+                why=_cause(exc),
+                hint=exc.hint
+                or "check the source's url (relative urls resolve against the document)",
             ) from None
 
 
@@ -141,3 +142,9 @@ def _sniff(tree: Any) -> str:
         if "asyncapi" in tree:
             return "asyncapi"
     return "openapi"
+
+
+def _cause(exc: DocumentError) -> str:
+    """The inner error as one ``why`` line: where and what, then its own why if any."""
+    text = f"{exc.where}: {exc.what}" if exc.where else exc.what
+    return f"{text} ({exc.why})" if exc.why else text
