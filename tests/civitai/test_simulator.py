@@ -53,6 +53,9 @@ async def test_catalog_airs_follow_the_real_rules() -> None:
         1005: ("Flux.1 D", "urn:air:flux1:checkpoint:civitai:505@1005"),
         1006: ("Flux.2 D", "urn:air:flux2:checkpoint:civitai:506@1006"),
         1007: ("SDXL 1.0", "urn:air:sdxl:lora:civitai:507@1007"),
+        # real Civitai ids: the AIRs the Orchestration spec itself uses as defaults
+        128713: ("SD 1.5", "urn:air:sd1:checkpoint:civitai:4384@128713"),
+        128078: ("SDXL 1.0", "urn:air:sdxl:checkpoint:civitai:101055@128078"),
     }
     async with run_simulator(SimulatorConfig.fast()) as sim, aiohttp.ClientSession() as http:
         for version_id, (base_model, air) in expected.items():
@@ -88,7 +91,7 @@ def test_shipped_ecosystem_table_matches_reference() -> None:
     reference = shared_path("reference", "civitai", "air-ecosystems.txt").read_text()
     rows = dict(line.split("\t") for line in reference.splitlines() if line.strip())
     assert ecosystem_table() == rows
-    assert len(DEFAULT_CATALOG) == 8
+    assert len(DEFAULT_CATALOG) == 10
 
 
 @pytest.mark.parametrize(

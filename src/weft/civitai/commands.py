@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -133,6 +134,10 @@ def _report(
 @click.option("--rate-limit", type=click.FloatRange(0, 1), default=0.0,
               help="Fraction of workflow requests answered 429.")  # fmt: skip
 @click.option("--retry-after", type=float, default=1.0, show_default=True, help="Seconds.")
+@click.option("--wait-unit", type=float, default=1.0, show_default=True,
+              help="Real seconds per `wait` second (tests shrink it).")  # fmt: skip
+@click.option("--summary", is_flag=True,
+              help="When stopped, print the counters (workflows, charges...) as JSON.")  # fmt: skip
 def simulate_command(
     host: str,
     port: int,
@@ -142,18 +147,24 @@ def simulate_command(
     outcome: str,
     rate_limit: float,
     retry_after: float,
+    wait_unit: float,
+    summary: bool,
 ) -> None:
     """Serve a local Civitai (Site API + Orchestration) until interrupted."""
     from weft.civitai.simulator import SimulatorConfig, run_simulator
 
     config = SimulatorConfig(token=token or os.environ.get("WEFT_SIM_TOKEN"), balance=balance,
-                             outcome=outcome, rate_limit=rate_limit, retry_after=retry_after)  # type: ignore[arg-type]  # fmt: skip
+                             outcome=outcome, rate_limit=rate_limit, retry_after=retry_after,  # type: ignore[arg-type]
+                             wait_unit=wait_unit)  # fmt: skip
     if step_seconds is not None:
         config.unassigned = config.preparing = config.scheduled = step_seconds
         config.processing = step_seconds
 
+    started: list[Any] = []
+
     async def serve() -> None:
         async with run_simulator(config, host=host, port=port) as sim:
+            started.append(sim)
             click.echo(f"Civitai simulator at {sim.base_url}")
             click.echo(f"token: {sim.token}")
             click.echo(
@@ -161,7 +172,13 @@ def simulate_command(
                 "--model-version 1002 --prompt 'a lighthouse'"
             )
             sys.stdout.flush()
-            await asyncio.Event().wait()
+            stop = asyncio.Event()
+            for signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, or a supervisor stopping it
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+            await stop.wait()
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())
+    if summary and started:
+        click.echo("summary: " + json.dumps(started[0].state.summary()))

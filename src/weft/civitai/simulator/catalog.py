@@ -1,6 +1,9 @@
 """The simulator's Site API catalog: model versions across the families weft cares about.
 
-Names and ids are weft's own inventions; shapes follow the real ``GET /api/v1/model-versions``.
+Ids 1001-1008 and their names are weft's own inventions; 128713 (DreamShaper 8, SD 1.5, model
+4384) and 128078 (SDXL base 1.0, model 101055) are real Civitai versions, so the README's command
+works the same on the simulator and on civitai.com. Shapes follow the real
+``GET /api/v1/model-versions``.
 """
 
 from __future__ import annotations
@@ -45,6 +48,9 @@ DEFAULT_CATALOG: tuple[CatalogEntry, ...] = (
     CatalogEntry(1006, 506, "Prism Flux Two", "v1", "Flux.2 D"),
     CatalogEntry(1007, 507, "Paper Cut Style", "v1", "SDXL 1.0", "LORA", True, ("papercut",)),
     CatalogEntry(1008, 508, "Unreleased Draft", "v0.1", "SDXL 1.0", "Checkpoint", False),
+    # real Civitai ids (AIRs as the Orchestration spec's own defaults spell them)
+    CatalogEntry(128713, 4384, "DreamShaper", "8", "SD 1.5"),
+    CatalogEntry(128078, 101055, "SD XL", "v1.0 VAE fix", "SDXL 1.0"),
 )
 
 

@@ -96,4 +96,14 @@ class SimulatorState:
             "submissionsByExternalId": dict(self.submissions_by_external_id),
             "rateLimited": self.rate_limited,
             "requests": len(self.request_log),
+            "workflowsByExternalId": self.workflows_by_external_id(),
+            "imagesByWorkflow": {w.id: len(w.blob_ids) for w in self.workflows.values()},
         }
+
+    def workflows_by_external_id(self) -> dict[str, list[str]]:
+        """Every workflow created, grouped by its ``externalId`` (idempotency: one each)."""
+        grouped: dict[str, list[str]] = {}
+        for wf in self.workflows.values():
+            if wf.external_id:
+                grouped.setdefault(wf.external_id, []).append(wf.id)
+        return grouped
