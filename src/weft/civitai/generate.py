@@ -371,22 +371,22 @@ async def download_images(
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     saved: list[Path] = []
+    fresh: list[Any] | None = None  # the refreshed image list, once fetched
     async with aiohttp.ClientSession() as http:
         for index, image in enumerate(images):
             path = _image_path(out_dir, index, image)
             if _already_saved(path, index, image):
                 saved.append(path)
                 continue
-            url = image.get("url")
+            url = _url(fresh, index) if fresh is not None else image.get("url")
             if not url:
                 raise GenerationFailed(f"image {index} has no URL (blocked or unavailable)")
             status, data = await _get(http, url)
-            if status != 200 and refresh is not None:
-                images = [dict(i) for i in await refresh()]
-                refresh = None
-                fresh = images[index] if index < len(images) else {}
-                if fresh.get("url"):
-                    status, data = await _get(http, fresh["url"])
+            if status != 200 and refresh is not None and fresh is None:
+                fresh = await refresh()
+                url = _url(fresh, index)
+                if url:
+                    status, data = await _get(http, url)
             if status != 200:
                 raise GenerationFailed(f"downloading image {index} answered {status}")
             problem = _check_png(data, index, image)
@@ -397,6 +397,11 @@ async def download_images(
             os.replace(partial, path)
             saved.append(path)
     return saved
+
+
+def _url(images: list[Any], index: int) -> str | None:
+    image = images[index] if index < len(images) else None
+    return image.get("url") if isinstance(image, dict) else None
 
 
 async def _get(http: aiohttp.ClientSession, url: str) -> tuple[int, bytes]:
