@@ -366,15 +366,19 @@ workflows:
     recorder = MemoryRecorder()
     result = await _run(doc, app, recorder=recorder)
     assert result.status == "succeeded", result.error
+    # a write-ahead only for the request that is not resend-safe
     sending = [kw for name, kw in recorder.calls if name == "request_sending"]
-    assert [(kw["step_key"], kw["resend_safe"]) for kw in sending] == [
-        ("w/keyed", True),
-        ("w/plain", False),
-        ("w/header", True),
-        ("w/external", True),
-        ("w/get", True),
+    assert [(kw["step_key"], kw["resend_safe"]) for kw in sending] == [("w/plain", False)]
+    assert sending[0]["state"]["inFlight"]["resendSafe"] is False
+    finished = [kw for name, kw in recorder.calls if name == "attempt_finished"]
+    assert [kw["step_key"] for kw in finished] == [
+        "w/keyed",
+        "w/plain",
+        "w/header",
+        "w/external",
+        "w/get",
     ]
-    keys = [kw["summary"].get("idempotencyKey") for kw in sending]
+    keys = [kw["record"]["request"].get("idempotencyKey") for kw in finished]
     assert keys == ["r-123", None, "k-9", "e-1", None]
 
 

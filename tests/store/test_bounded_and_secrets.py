@@ -13,6 +13,7 @@ TOKEN = "tok_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 
 
 def _count(store: RunStore, table: str) -> int:
+    store.flush()  # count what is in the file, not in the buffer
     return int(store._connection().execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
 

@@ -92,11 +92,13 @@ def test_store_from_a_newer_weft_is_refused_and_kept(store_path: Path) -> None:
 def test_disk_full_raises_from_the_recorder_and_keeps_what_was_recorded(store: RunStore) -> None:
     run_id = start_run(store)
     step(store, run_id, "a", 1, 0)
+    store.flush()  # acknowledged durable
     conn = store._connection()
     (pages,) = conn.execute("PRAGMA page_count").fetchone()
     conn.execute(f"PRAGMA max_page_count = {pages}")  # the "disk" is now full
     with pytest.raises(RunStoreError) as info:
         store.checkpoint(run_id, state={"position": 99, "big": "y" * 200_000})
+        store.flush()  # durability normal buffers a checkpoint: the error comes with its write
     assert info.value.kind == "full"
     _assert_clear(info.value, store.path)
     assert "free disk space" in (info.value.hint or "")
@@ -105,7 +107,8 @@ def test_disk_full_raises_from_the_recorder_and_keeps_what_was_recorded(store: R
             store.attempt_finished(
                 run_id, step_key=f"k{i}", attempt=1, record={"pad": "z" * 20_000}
             )
-    run = store.get_run(run_id)
+            store.flush()
+    run = store.get_run(run_id)  # the buffer cannot be written: what is durable is read
     assert run is not None and run.state == {"position": 1}  # the last committed checkpoint
     assert "a" in {a.step_key for a in run.attempts}
     # space comes back: the run can go on
@@ -113,6 +116,8 @@ def test_disk_full_raises_from_the_recorder_and_keeps_what_was_recorded(store: R
     store.checkpoint(run_id, state={"position": 2})
     again = store.get_run(run_id)
     assert again is not None and again.state == {"position": 2}
+    # the records that could not be written then were kept, not dropped
+    assert "k0" in {a.step_key for a in again.attempts}
 
 
 def test_disk_full_from_the_os_is_the_same_error(
@@ -137,6 +142,7 @@ def test_disk_full_from_the_os_is_the_same_error(
     monkeypatch.setattr(store, "_conn", FullConnection(real))
     with pytest.raises(RunStoreError) as info:
         store.checkpoint(run_id, state={"x": 1})
+        store.flush()
     assert info.value.kind == "full"
     assert not real.in_transaction  # rolled back, connection still usable
     monkeypatch.setattr(store, "_conn", real)
@@ -176,6 +182,7 @@ def test_locked_by_another_process_beyond_busy_timeout(store_path: Path) -> None
         try:
             with pytest.raises(RunStoreError) as info:
                 store.checkpoint(run_id, state={"position": 5})
+                store.flush()
             assert info.value.kind == "locked"
             _assert_clear(info.value, store_path)
             assert "0.2s" in (info.value.why or "")

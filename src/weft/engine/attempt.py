@@ -31,6 +31,7 @@ class StepRunner(RunnerBase):
         raise NotImplementedError
 
     async def _attempt(self, frame: Frame, sp: StepPlan) -> Attempt:
+        self._settle()
         sid = sp.step_id
         visits = frame.visits.get(sid, 0)
         if self.executions >= self.max_steps:
@@ -54,6 +55,7 @@ class StepRunner(RunnerBase):
                     depth=frame.depth,
                 )
             )
+            self._flush_recorder()
             await self.clock.sleep(delay)
         self._check_deadline(sid, 0.0)
         self.executions += 1
@@ -87,8 +89,6 @@ class StepRunner(RunnerBase):
         sr.status = SUCCEEDED if result.success else FAILED
         sr.reason = None if result.success else result.reason
         if self.recording:
-            self.in_flight = None
-            self.checkpoint()
             record: dict[str, Any] = {
                 "stepId": sid,
                 "workflowId": wf_id,
@@ -101,9 +101,11 @@ class StepRunner(RunnerBase):
             }
             if summary is not None:
                 record["request"] = summary
-            self.recorder.attempt_finished(
-                self.run_id, step_key=f"{wf_id}/{sid}", attempt=attempt_no, record=record
-            )
+            # recorded with the state once the workflow loop has decided what comes next, so a
+            # crash never finds the step done but its successor unknown (see FlowRunner)
+            self._settle()  # a nested workflow's last record, if its frame ended without one
+            self.in_flight = None
+            self._record = (f"{wf_id}/{sid}", attempt_no, record)
         self._emit(
             RunEvent(
                 "step_finished",
@@ -131,22 +133,24 @@ class StepRunner(RunnerBase):
         except RequestBuildError as exc:
             return Attempt(False, base_ctx, f"request not built: {exc}"), None
         summary = request_summary(built, self.secrets)
-        if self.recording:
+        if self.recording and not resend_safe(built.request.method, built):
+            # write-ahead only where the outcome matters: a crash before the response is
+            # recorded leaves this request's outcome unknown. A resend-safe request needs none:
+            # resume simply sends it again.
             self.in_flight = {
                 "stepId": sp.step_id,
                 "workflowId": frame.plan.workflow_id,
                 "attempt": attempt_no,
-                "resendSafe": resend_safe(built.request.method, built),
+                "resendSafe": False,
                 "request": summary,
             }
-            state = self.snapshot()
             self.recorder.request_sending(
                 self.run_id,
                 step_key=f"{frame.plan.workflow_id}/{sp.step_id}",
                 attempt=attempt_no,
                 summary=summary,
-                resend_safe=self.in_flight["resendSafe"],
-                state=state,
+                resend_safe=False,
+                state=self.snapshot(),
             )
         response: HttpResponse | None = None
         reason = None

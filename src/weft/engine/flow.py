@@ -128,6 +128,7 @@ class FlowRunner(StepRunner):
     async def _call_workflow(
         self, parent: Frame, ref: str, inputs: Mapping[str, Any], step_id: str | None
     ) -> tuple[Outcome, Frame | None]:
+        self._settle()  # the step that called (goto/retry) is recorded before the workflow runs
         child: Frame | None = None
         if self.restored and self.restored[0].depth == parent.depth + 1:
             child = self.restored.pop(0)

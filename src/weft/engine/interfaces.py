@@ -60,6 +60,13 @@ class RunRecorder(Protocol):
     ``state`` arguments are JSON-serialisable snapshots (see ``weft.engine.state``) that are
     enough to resume the run from that point. Secrets are already masked in ``inputs`` and in
     request summaries by the engine before they reach the recorder.
+
+    The engine calls ``request_sending`` only for requests that are not resend-safe (a
+    non-idempotent method without an idempotency key): for the others, losing track of a
+    request in flight only means resume sends it again. Each finished attempt is one
+    ``attempt_finished`` call carrying the state *after* the engine decided where control goes
+    next. A recorder may also have an optional ``flush()`` method (write what it buffers now);
+    the engine calls it, when present, before it sleeps (loop pacing, retry delays).
     """
 
     def run_started(
@@ -96,8 +103,13 @@ class RunRecorder(Protocol):
         step_key: str,
         attempt: int,
         record: Mapping[str, Any],
+        state: Mapping[str, Any] | None = None,
     ) -> None:
-        """A step attempt ended (response status, criteria, used body parts, timing, error)."""
+        """A step attempt ended (response status, criteria, used body parts, timing, error).
+
+        ``state``, when given, replaces the run's snapshot together with the record (one
+        ``checkpoint`` folded in): a recorder must store both or neither.
+        """
         ...
 
     def checkpoint(self, run_id: str, *, state: Mapping[str, Any]) -> None:
@@ -131,6 +143,9 @@ class NullRecorder:
         return None
 
     def run_finished(self, run_id: str, **kwargs: Any) -> None:
+        return None
+
+    def flush(self) -> None:
         return None
 
 

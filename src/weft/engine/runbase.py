@@ -70,6 +70,12 @@ class RunnerBase:
         self.clock = clock
         self.recorder: RunRecorder = recorder or NullRecorder()
         self.recording = not isinstance(self.recorder, NullRecorder)
+        flush = getattr(self.recorder, "flush", None) if self.recording else None
+        self._flush: Callable[[], Any] | None = flush if callable(flush) else None
+        # the last attempt's (step_key, attempt, record), until the engine knows where control
+        # goes next: then it is recorded together with that state (see ``checkpoint``)
+        self._record: tuple[str, int, dict[str, Any]] | None = None
+        self._step_dicts: dict[int, tuple[StepResult, tuple[Any, ...], dict[str, Any]]] = {}
         self.servers = dict(servers or {})
         self.strict = strict
         self.max_steps = max_steps
@@ -147,14 +153,48 @@ class RunnerBase:
             "elapsed": elapsed,
             "frames": [frame_to_dict(f, self.secrets, self.secret_by_value) for f in self.stack],
             "workflows": self.secrets.mask(self.workflows),
-            "steps": [s.to_dict() for s in self.step_results.values()],
+            "steps": [self._step_dict(s) for s in self.step_results.values()],
             "inFlight": self.in_flight,
         }
 
+    def _step_dict(self, sr: StepResult) -> dict[str, Any]:
+        """``sr.to_dict()``, reused while the step has not run again (every change to a step's
+        result comes with a new attempt count or a longer duration)."""
+        key = (sr.attempts, sr.duration, sr.status)
+        hit = self._step_dicts.get(id(sr))
+        if hit is not None and hit[0] is sr and hit[1] == key:
+            return hit[2]
+        d = sr.to_dict()
+        self._step_dicts[id(sr)] = (sr, key, d)
+        return d
+
     def checkpoint(self) -> None:
+        """Record the current state, with the last attempt's record if it is still unrecorded."""
         if self.recording:
             self.in_flight = None
-            self.recorder.checkpoint(self.run_id, state=self.snapshot())
+            record = self._record
+            if record is None:
+                self.recorder.checkpoint(self.run_id, state=self.snapshot())
+            else:
+                self._record = None
+                step_key, attempt, data = record
+                self.recorder.attempt_finished(
+                    self.run_id,
+                    step_key=step_key,
+                    attempt=attempt,
+                    record=data,
+                    state=self.snapshot(),
+                )
+
+    def _settle(self) -> None:
+        """Record a pending attempt record now (before another attempt, a workflow, the end)."""
+        if self._record is not None:
+            self.checkpoint()
+
+    def _flush_recorder(self) -> None:
+        """Let the recorder write what it buffers: the engine is about to sleep."""
+        if self._flush is not None:
+            self._flush()
 
     def _emit(self, event: RunEvent) -> None:
         if self.on_event is not None:

@@ -153,6 +153,7 @@ class Runner(FlowRunner):
         if error is not None:
             error.reason = self.secrets.mask_str(error.reason)
         if self.recording:
+            self._settle()
             self.recorder.run_finished(
                 self.run_id,
                 status=status,

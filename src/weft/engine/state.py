@@ -39,6 +39,8 @@ class Frame:
     retry_after: dict[str, float] = field(default_factory=dict)
     last_ctx: EvalContext | None = None
     deps_done: bool = False
+    # masked copies for snapshots, by part: (the object masked, secrets version, masked copy)
+    masked: dict[str, tuple[Any, Any, Any]] = field(default_factory=dict, repr=False, compare=False)
 
 
 def _mask_value(value: Any, secrets: SecretSet, by_value: Mapping[str, str], name: str) -> Any:
@@ -59,24 +61,51 @@ def _mask_value(value: Any, secrets: SecretSet, by_value: Mapping[str, str], nam
     return value
 
 
-def frame_to_dict(frame: Frame, secrets: SecretSet, secret_inputs: Mapping[str, str]) -> dict:
-    """``secret_inputs`` maps a secret value to the input name that refills it."""
+def _mask_inputs(frame: Frame, secrets: SecretSet, secret_inputs: Mapping[str, str]) -> dict:
     inputs = {}
     for k, v in frame.inputs.items():
         if k in frame.plan.secret_inputs or (isinstance(v, str) and secrets.is_secret(v)):
             inputs[k] = placeholder(k)
         else:
             inputs[k] = _mask_value(v, secrets, secret_inputs, f"inputs.{k}")
+    return inputs
+
+
+def _secrets_version(secrets: SecretSet, secret_inputs: Mapping[str, str]) -> tuple[int, int]:
+    # both only ever grow: their sizes tell whether a masked copy may be stale
+    return len(getattr(secrets, "_values", ())), len(secret_inputs)
+
+
+def frame_to_dict(frame: Frame, secrets: SecretSet, secret_inputs: Mapping[str, str]) -> dict:
+    """``secret_inputs`` maps a secret value to the input name that refills it.
+
+    Inputs and step outputs are masked once and reused while they (the same objects: the engine
+    replaces a step's outputs, never edits them) and the known secrets stay the same.
+    """
+    version = _secrets_version(secrets, secret_inputs)
+    cache = frame.masked
+    hit = cache.get("")
+    if hit is not None and hit[0] is frame.inputs and hit[1] == version:
+        inputs = hit[2]
+    else:
+        inputs = _mask_inputs(frame, secrets, secret_inputs)
+        cache[""] = (frame.inputs, version, inputs)
+    outputs = {}
+    for sid, out in frame.step_outputs.items():
+        hit = cache.get(sid)
+        if hit is not None and hit[0] is out and hit[1] == version:
+            outputs[sid] = hit[2]
+        else:
+            masked = _mask_value(out, secrets, secret_inputs, f"steps.{sid}.outputs")
+            cache[sid] = (out, version, masked)
+            outputs[sid] = masked
     return {
         "workflowId": frame.plan.workflow_id,
         "ref": frame.ref,
         "depth": frame.depth,
         "index": frame.index,
         "inputs": inputs,
-        "stepOutputs": {
-            sid: _mask_value(out, secrets, secret_inputs, f"steps.{sid}.outputs")
-            for sid, out in frame.step_outputs.items()
-        },
+        "stepOutputs": outputs,
         "visits": dict(frame.visits),
         "retries": dict(frame.retries),
         "delay": frame.delay,

@@ -3,7 +3,8 @@
 ```python
 from weft.store import open_store, new_run_id
 store = open_store()            # WEFT_STORE, else the per-user default; open_store(path) overrides
-store.run_started(run_id, ...)  # RunRecorder: every call commits before it returns
+store.run_started(run_id, ...)  # RunRecorder (see sqlite_store for what is committed when)
+store.flush()                   # write what is buffered (durability "normal") now
 store.get_run(run_id)           # -> StoredRun | None (state, pending request, result, …)
 ```
 """
@@ -23,10 +24,11 @@ from weft.store.records import (
     StoredRun,
 )
 from weft.store.schema import KEEP_LAST
-from weft.store.sqlite_store import RunStore
+from weft.store.sqlite_store import FLUSH_INTERVAL, RunStore
 
 __all__ = [
     "DURABILITY",
+    "FLUSH_INTERVAL",
     "KEEP_LAST",
     "STORE_ENV",
     "TERMINAL_STATUSES",

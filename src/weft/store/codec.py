@@ -1,4 +1,10 @@
-"""JSON as stored: orjson, with the secret scrub applied before anything is written."""
+"""JSON as stored: orjson, with the secret scrub applied before anything is written.
+
+:func:`dump` serialises at call time (the caller's objects may change afterwards) without the
+scrub; :func:`clean` applies the scrub to such bytes just before they are written. The store
+buffers dumped records and cleans only those it actually writes (the latest state of a run, the
+attempts the bounded history keeps), so superseded records never pay for the scrub.
+"""
 
 from __future__ import annotations
 
@@ -19,12 +25,21 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
+def dump(value: Any) -> bytes:
+    """``value`` as JSON bytes, not yet scrubbed (see :func:`clean`)."""
+    return orjson.dumps(value, default=_default, option=_JSON_OPTS)
+
+
+def clean(data: bytes) -> str:
+    """Dumped JSON ready to store: credential headers scrubbed when any may occur."""
+    if needs_scrub(data):
+        data = orjson.dumps(scrub(orjson.loads(data)), option=_JSON_OPTS)
+    return data.decode()
+
+
 def to_json(value: Any) -> str:
     """Serialise ``value`` for storage, scrubbing credential headers first when any may occur."""
-    data = orjson.dumps(value, default=_default, option=_JSON_OPTS)
-    if needs_scrub(data):
-        data = orjson.dumps(scrub(value), default=_default, option=_JSON_OPTS)
-    return data.decode()
+    return clean(dump(value))
 
 
 def from_json(text: str | None) -> Any:

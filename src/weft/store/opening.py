@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Callable
 
 from weft.errors import UsageError
 from weft.store import errors as E
 from weft.store.paths import resolve_store_path
 from weft.store.schema import LATEST_VERSION, migrate, read_version, user_tables
-from weft.store.sqlite_store import RunStore
+from weft.store.sqlite_store import FLUSH_INTERVAL, RunStore
 
 DURABILITY = {"normal": "NORMAL", "strict": "FULL"}
 
@@ -19,12 +20,18 @@ def open_store(
     *,
     durability: str = "normal",
     busy_timeout: float = 5.0,
+    flush_interval: float = FLUSH_INTERVAL,
+    monotonic: Callable[[], float] | None = None,
 ) -> RunStore:
     """Open (creating if needed) the run store at ``path``, ``$WEFT_STORE`` or the default place.
 
-    ``durability``: ``"normal"`` (WAL, ``synchronous=NORMAL``: crash-safe, not power-loss-safe
-    for the last commits) or ``"strict"`` (``synchronous=FULL``). ``busy_timeout``: seconds to
-    wait for another process's write lock before a :class:`StoreError` (kind ``locked``).
+    ``durability``: ``"normal"`` (WAL, ``synchronous=NORMAL``; unsafe steps' records committed at
+    once, resend-safe ones buffered up to ``flush_interval`` seconds — a crash loses at most that
+    much resend-safe progress, which resume redoes; not power-loss-safe for the last commits) or
+    ``"strict"`` (``synchronous=FULL``, every record committed before the call returns); see
+    :mod:`weft.store.sqlite_store`. ``busy_timeout``: seconds to wait for another process's
+    write lock before a :class:`StoreError` (kind ``locked``). ``monotonic``: the time source
+    of ``flush_interval`` (tests; a given one turns the background flusher off).
     A corrupt, foreign or too-new file raises a :class:`StoreError` and is left untouched.
     """
     if durability not in DURABILITY:
@@ -80,4 +87,11 @@ def open_store(
             why=str(exc),
             hint="check the file's permissions, or choose another --store / WEFT_STORE",
         ) from exc
-    return RunStore(conn, store_path, durability, busy_timeout)
+    return RunStore(
+        conn,
+        store_path,
+        durability,
+        busy_timeout,
+        flush_interval=flush_interval,
+        monotonic=monotonic,
+    )

@@ -1,51 +1,105 @@
 """The SQLite run store: a :class:`~weft.engine.interfaces.RunRecorder` that survives crashes.
 
-Every recorder call is one short write transaction (``BEGIN IMMEDIATE`` … ``COMMIT``) that is
-committed before the call returns, so a ``kill -9`` at any moment loses at most the call in
-progress. The database runs in WAL mode: readers never block the writer, several processes can
-share one file (each waits up to ``busy_timeout`` for the write lock), and with the default
-``durability="normal"`` (``synchronous=NORMAL``) a commit costs no fsync; a power loss may drop
-the last few commits, a process crash never does. ``durability="strict"`` (``synchronous=FULL``)
-fsyncs every commit.
+The database runs in WAL mode: readers never block the writer, and several processes can share
+one file (each waits up to ``busy_timeout`` for the write lock). Two durability levels:
 
-One connection per store, shared by all threads behind a lock: calls from the asyncio event loop
-thread are a few statements each and never wait on the network.
+``strict``
+    ``synchronous=FULL``. Every recorder call is one transaction committed (and fsynced) before
+    the call returns: a crash, even a power loss, loses at most the call in progress.
+
+``normal`` (the default)
+    ``synchronous=NORMAL`` (a commit costs no fsync; a power loss may drop the last commits, a
+    process crash never does). What a crash may lose depends on whether the step can be sent
+    again safely:
+
+    - **Unsafe steps** (a non-idempotent request without an idempotency key): the write-ahead
+      (``request_sending`` with ``resend_safe=False``) and the attempt that answers it are each
+      committed before the call returns, together with every record buffered before them. A
+      crash never loses them, so resume never sends such a request again unknowingly.
+    - **Everything else** (checkpoints, resend-safe write-aheads and attempts): buffered in
+      memory per run — the latest state wins, attempts are reduced to what the bounded history
+      keeps — and written in one transaction for all runs of this store when the oldest
+      buffered record is :data:`FLUSH_INTERVAL` (100 ms) old (checked at each record and by a
+      background thread), before any unsafe record, on :meth:`flush` (the engine calls it before
+      it sleeps), at ``run_finished``, before a read, and on :meth:`close` (and at interpreter
+      exit). A crash (``kill -9``) therefore loses at most ~100 ms of resend-safe progress: the
+      run resumes from an earlier state and sends those idempotent (or idempotency-keyed)
+      requests again.
+
+Records are serialised when the call is made and scrubbed of secrets when written. One
+connection per store, shared by all threads behind a lock: calls are a few statements or a few
+dictionary updates, and never wait on the network. Several processes each flush their own
+buffer.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from weft.store import buffer as B
 from weft.store import errors as E
-from weft.store.codec import from_json, to_json
-from weft.store.records import (
-    TERMINAL_STATUSES,
-    PendingRequest,
-    RunSummary,
-    StepStats,
-    StoredAttempt,
-    StoredRun,
-)
-from weft.store.schema import KEEP_LAST
+from weft.store.codec import dump, to_json
+from weft.store.queries import list_sql, read_run, summaries
+from weft.store.records import TERMINAL_STATUSES, RunSummary, StoredRun
 
 T = TypeVar("T")
 
+# seconds a resend-safe record may wait in memory before it is written (durability "normal")
+FLUSH_INTERVAL = 0.1
+
 
 class RunStore:
-    """Durable run records in one SQLite file. Use :func:`open_store` to get one."""
+    """Durable run records in one SQLite file. Use :func:`open_store` to get one.
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, durability: str, busy_timeout: float):
+    ``flush_interval`` (``normal`` only; 0 commits every call like ``strict`` minus the fsync) and
+    ``monotonic`` (the time source of that interval; a given one also turns the background
+    flusher off, so tests decide when time passes) tune the buffering described above.
+    """
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: Path,
+        durability: str,
+        busy_timeout: float,
+        *,
+        flush_interval: float = FLUSH_INTERVAL,
+        monotonic: Callable[[], float] | None = None,
+    ):
         self._conn: sqlite3.Connection | None = conn
         self.path = path
         self.durability = durability
         self.busy_timeout = busy_timeout
+        self.flush_interval = flush_interval
         self._lock = threading.Lock()
+        self._coalescing = durability == "normal" and flush_interval > 0
+        self._monotonic = monotonic or time.monotonic
+        self._background = self._coalescing and monotonic is None
+        self._buffer: dict[str, B.RunRecords] = {}
+        self._oldest: float | None = None  # when the oldest buffered record was made
+        self._known: set[str] = set()  # runs known to be in the file
+        self._wrote_ahead: dict[str, tuple[str, int]] = {}  # stored write-ahead per run
+        self._wake: threading.Condition | None = None
+        self._exit_hook: Callable[[], None] | None = None
+        if self._coalescing:
+            ref = weakref.ref(self)
+
+            def at_exit() -> None:
+                store = ref()
+                if store is not None:
+                    with contextlib.suppress(Exception):
+                        store.close()
+
+            self._exit_hook = at_exit
+            atexit.register(at_exit)
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -54,25 +108,45 @@ class RunStore:
             raise E.closed(self.path)
         return self._conn
 
+    def _transaction(self, action: str, body: Callable[[sqlite3.Connection], T] | None) -> T | None:
+        """One write transaction: every buffered record, then ``body``. Caller holds the lock."""
+        conn = self._connection()
+        buffered = self._buffer
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            gone = [run_id for run_id, recs in buffered.items() if not B.apply(conn, run_id, recs)]
+            value = body(conn) if body is not None else None
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise E.from_sqlite(exc, self.path, action, self.busy_timeout) from exc
+            raise  # the buffer is kept: the next transaction writes it
+        for run_id, recs in buffered.items():
+            if recs.pending is not None:
+                self._wrote_ahead[run_id] = (recs.pending.step_key, recs.pending.attempt)
+            elif recs.clear_pending:
+                self._wrote_ahead.pop(run_id, None)
+        for run_id in gone:
+            self._forget(run_id)
+        self._buffer = {}
+        self._oldest = None
+        return value
+
     def _write(self, action: str, body: Callable[[sqlite3.Connection], T]) -> T:
         with self._lock:
-            conn = self._connection()
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                value = body(conn)
-                conn.execute("COMMIT")
-                return value
-            except BaseException as exc:
-                if conn.in_transaction:
-                    with contextlib.suppress(sqlite3.Error):
-                        conn.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.Error):
-                    raise E.from_sqlite(exc, self.path, action, self.busy_timeout) from exc
-                raise
+            return self._transaction(action, body)  # type: ignore[return-value]
 
     def _read(self, action: str, body: Callable[[sqlite3.Connection], T]) -> T:
         with self._lock:
             conn = self._connection()
+            if self._buffer:
+                # a read sees this process's own records; if they cannot be written now (disk
+                # full, locked), it sees what is durable and the next record reports the error
+                with contextlib.suppress(E.RunStoreError):
+                    self._transaction("write buffered records", None)
             try:
                 conn.execute("BEGIN")  # one snapshot for the whole read
                 try:
@@ -85,12 +159,87 @@ class RunStore:
                         conn.execute("ROLLBACK")
                 raise E.from_sqlite(exc, self.path, action, self.busy_timeout) from exc
 
-    def close(self) -> None:
-        """Close the connection (idempotent). The WAL is checkpointed by SQLite on last close."""
+    def _forget(self, run_id: str) -> None:
+        self._known.discard(run_id)
+        self._wrote_ahead.pop(run_id, None)
+
+    def _records(self, run_id: str, what: str, now: float) -> B.RunRecords:
+        """The buffer of a run that is in the store (checked once per run); under the lock."""
+        recs = self._buffer.get(run_id)
+        if recs is None:
+            if run_id not in self._known:
+                conn = self._connection()
+                try:
+                    row = conn.execute(
+                        "SELECT pending_step_key, pending_attempt FROM runs WHERE run_id = ?",
+                        (run_id,),
+                    ).fetchone()
+                except sqlite3.Error as exc:
+                    action = f"record {what}"
+                    raise E.from_sqlite(exc, self.path, action, self.busy_timeout) from exc
+                if row is None:
+                    raise E.unknown_run(self.path, run_id, what)
+                self._known.add(run_id)
+                if row[0] is not None:
+                    self._wrote_ahead[run_id] = (row[0], int(row[1]))
+            recs = self._buffer[run_id] = B.RunRecords()
+        recs.updated_at = now
+        return recs
+
+    def _buffered(self) -> None:
+        """A record was buffered: start the clock, or write everything when it has run out."""
+        now = self._monotonic()
+        if self._oldest is None:
+            self._oldest = now
+            if self._background:
+                self._wake_flusher()
+        elif now - self._oldest >= self.flush_interval:
+            self._transaction("write buffered records", None)
+
+    def _wake_flusher(self) -> None:
+        if self._wake is None:
+            self._wake = threading.Condition(self._lock)
+            thread = threading.Thread(
+                target=_flusher, args=(weakref.ref(self), self._wake), daemon=True
+            )
+            thread.name = "weft-store-flush"
+            thread.start()
+        else:
+            self._wake.notify()
+
+    def _due_in(self) -> float | None:
+        """Seconds until the buffer is due (≤ 0: due now), ``None`` when it is empty."""
+        if self._oldest is None or not self._buffer:
+            return None
+        return self._oldest + self.flush_interval - self._monotonic()
+
+    def flush(self) -> None:
+        """Write every buffered record (of every run) now, in one transaction."""
         with self._lock:
-            if self._conn is not None:
+            if self._buffer:
+                self._transaction("write buffered records", None)
+
+    def close(self) -> None:
+        """Write what is buffered and close the connection (idempotent).
+
+        The WAL is checkpointed by SQLite on last close. If the buffered records cannot be
+        written, the connection is closed anyway and the error raised.
+        """
+        with self._lock:
+            if self._conn is None:
+                return
+            try:
+                if self._buffer:
+                    self._transaction("write buffered records", None)
+            finally:
+                self._buffer = {}
                 self._conn.close()
                 self._conn = None
+                if self._wake is not None:
+                    self._wake.notify()
+                if self._exit_hook is not None:
+                    atexit.unregister(self._exit_hook)
+                    self._exit_hook = None
 
     def __enter__(self) -> RunStore:
         return self
@@ -114,7 +263,7 @@ class RunStore:
         state: Mapping[str, Any],
         labels: Mapping[str, str] | None = None,
     ) -> None:
-        """Record a new run, or mark a recorded one ``running`` again (resume).
+        """Record a new run, or mark a recorded one ``running`` again (resume). Committed.
 
         On resume the run's ``created_at``, attempts and pending request are kept; document,
         workflow, inputs and state are replaced, ``result``/``error`` cleared, and ``labels``
@@ -125,7 +274,7 @@ class RunStore:
         label_items = None if labels is None else [(str(k), str(v)) for k, v in labels.items()]
         labels_json = None if label_items is None else to_json(dict(label_items))
 
-        def body(conn: sqlite3.Connection) -> None:
+        def body(conn: sqlite3.Connection) -> Any:
             cur = conn.execute(
                 "UPDATE runs SET document_uri = ?, document_hash = ?, workflow_id = ?, inputs = ?,"
                 " status = 'running', state = ?, error = NULL, result = NULL, updated_at = ?"
@@ -157,8 +306,17 @@ class RunStore:
                     "INSERT INTO run_labels (run_id, name, value) VALUES (?, ?, ?)",
                     [(run_id, k, v) for k, v in label_items],
                 )
+            return conn.execute(
+                "SELECT pending_step_key, pending_attempt FROM runs WHERE run_id = ?", (run_id,)
+            ).fetchone()
 
-        self._write("record the start of a run", body)
+        with self._lock:
+            pending = self._transaction("record the start of a run", body)
+            self._known.add(run_id)
+            if pending is not None and pending[0] is not None:
+                self._wrote_ahead[run_id] = (pending[0], int(pending[1]))
+            else:
+                self._wrote_ahead.pop(run_id, None)
 
     def request_sending(
         self,
@@ -170,27 +328,29 @@ class RunStore:
         resend_safe: bool,
         state: Mapping[str, Any],
     ) -> None:
-        """Write-ahead: the request is about to go on the wire (it becomes ``pending``)."""
-        row = (
-            step_key,
-            attempt,
-            to_json(dict(summary)),
-            1 if resend_safe else 0,
-            to_json(dict(state)),
-            time.time(),
-            run_id,
-        )
+        """Write-ahead: the request is about to go on the wire (it becomes ``pending``).
 
-        def body(conn: sqlite3.Connection) -> None:
-            cur = conn.execute(
-                "UPDATE runs SET pending_step_key = ?, pending_attempt = ?, pending_summary = ?,"
-                " pending_resend_safe = ?, pending_state = ?, updated_at = ? WHERE run_id = ?",
-                row,
-            )
-            if cur.rowcount == 0:
-                raise E.unknown_run(self.path, run_id, "a request")
+        Committed before returning when the request is not resend-safe (or ``strict``).
+        """
+        summary_raw, state_raw = dump(dict(summary)), dump(dict(state))
+        now = time.time()
+        with self._lock:
+            if self._coalescing and resend_safe:
+                recs = self._records(run_id, "a request", now)
+                recs.pending = B.Pending(step_key, attempt, summary_raw, True, state_raw)
+                recs.clear_pending = False
+                self._buffered()
+                return
+            pending = B.Pending(step_key, attempt, summary_raw, resend_safe, state_raw)
 
-        self._write("record a request being sent", body)
+            def body(conn: sqlite3.Connection) -> None:
+                recs = B.RunRecords(updated_at=now, pending=pending)
+                if not B.apply(conn, run_id, recs):
+                    raise E.unknown_run(self.path, run_id, "a request")
+
+            self._transaction("record a request being sent", body)
+            self._known.add(run_id)
+            self._wrote_ahead[run_id] = (step_key, attempt)
 
     def attempt_finished(
         self,
@@ -199,74 +359,67 @@ class RunStore:
         step_key: str,
         attempt: int,
         record: Mapping[str, Any],
+        state: Mapping[str, Any] | None = None,
     ) -> None:
-        """Record an attempt's outcome; keeps the first and the last few attempts per step_key."""
+        """Record an attempt's outcome and, when given, the run's new state, together.
+
+        Keeps the first and the last few attempts per step_key. Committed before returning when
+        it answers a stored write-ahead (an unsafe request's, or ``strict``); else buffered.
+        """
+        record_raw = dump(dict(record))
+        state_raw = None if state is None else dump(dict(state))
         now = time.time()
-        record_json = to_json(dict(record))
+        with self._lock:
+            if self._coalescing and self._wrote_ahead.get(run_id) != (step_key, attempt):
+                recs = self._records(run_id, "an attempt", now)
+                summary = None
+                if recs.pending is not None and (
+                    recs.pending.step_key,
+                    recs.pending.attempt,
+                ) == (step_key, attempt):
+                    summary = recs.pending.summary  # the write-ahead becomes part of the attempt
+                    recs.pending = None
+                    recs.clear_pending = True
+                recs.add_attempt(step_key, B.Attempt(attempt, summary, record_raw, now))
+                if state_raw is not None:
+                    recs.state = state_raw
+                self._buffered()
+                return
 
-        def body(conn: sqlite3.Connection) -> None:
-            row = conn.execute(
-                "SELECT pending_step_key, pending_attempt, pending_summary FROM runs"
-                " WHERE run_id = ?",
-                (run_id,),
-            ).fetchone()
-            if row is None:
-                raise E.unknown_run(self.path, run_id, "an attempt")
-            summary: str | None = None
-            if row[0] == step_key and row[1] == attempt:
-                summary = row[2]  # the write-ahead record becomes part of the attempt
-                conn.execute(
-                    "UPDATE runs SET pending_step_key = NULL, pending_attempt = NULL,"
-                    " pending_summary = NULL, pending_resend_safe = NULL, pending_state = NULL,"
-                    " updated_at = ? WHERE run_id = ?",
-                    (now, run_id),
-                )
-            else:
-                conn.execute("UPDATE runs SET updated_at = ? WHERE run_id = ?", (now, run_id))
-            cur = conn.execute(
-                "UPDATE step_stats SET attempts = attempts + 1, last_at = ?"
-                " WHERE run_id = ? AND step_key = ?",
-                (now, run_id, step_key),
-            )
-            if cur.rowcount == 0:
-                conn.execute(
-                    "INSERT INTO step_stats (run_id, step_key, position, attempts, first_at,"
-                    " last_at) SELECT ?, ?, COUNT(*), 1, ?, ? FROM step_stats WHERE run_id = ?",
-                    (run_id, step_key, now, now, run_id),
-                )
-                seq = 1
-            else:
-                seq = conn.execute(
-                    "SELECT attempts FROM step_stats WHERE run_id = ? AND step_key = ?",
-                    (run_id, step_key),
-                ).fetchone()[0]
-            # slot 0 keeps the first attempt; slots 1..KEEP_LAST are a ring of the latest ones
-            slot = 0 if seq == 1 else 1 + (seq - 2) % KEEP_LAST
-            if seq <= 1 + KEEP_LAST:
-                conn.execute(
-                    "INSERT INTO attempts (run_id, step_key, slot, seq, attempt, summary, record,"
-                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (run_id, step_key, slot, seq, attempt, summary, record_json, now),
-                )
-            else:
-                conn.execute(
-                    "UPDATE attempts SET seq = ?, attempt = ?, summary = ?, record = ?,"
-                    " created_at = ? WHERE run_id = ? AND step_key = ? AND slot = ?",
-                    (seq, attempt, summary, record_json, now, run_id, step_key, slot),
-                )
+            def body(conn: sqlite3.Connection) -> bool:
+                row = conn.execute(
+                    "SELECT pending_step_key, pending_attempt, pending_summary FROM runs"
+                    " WHERE run_id = ?",
+                    (run_id,),
+                ).fetchone()
+                if row is None:
+                    raise E.unknown_run(self.path, run_id, "an attempt")
+                matched = row[0] == step_key and row[1] == attempt
+                summary = row[2].encode() if matched and row[2] is not None else None
+                recs = B.RunRecords(updated_at=now, state=state_raw, clear_pending=matched)
+                recs.add_attempt(step_key, B.Attempt(attempt, summary, record_raw, now))
+                B.apply(conn, run_id, recs)
+                return matched
 
-        self._write("record a finished attempt", body)
+            if self._transaction("record a finished attempt", body):
+                self._wrote_ahead.pop(run_id, None)
+            self._known.add(run_id)
 
     def checkpoint(self, run_id: str, *, state: Mapping[str, Any]) -> None:
-        """Replace the run's state snapshot."""
-        row = (to_json(dict(state)), time.time(), run_id)
+        """Replace the run's state snapshot (buffered under ``normal``)."""
+        state_raw = dump(dict(state))
+        now = time.time()
+        with self._lock:
+            if self._coalescing:
+                self._records(run_id, "a checkpoint", now).state = state_raw
+                self._buffered()
+                return
 
-        def body(conn: sqlite3.Connection) -> None:
-            cur = conn.execute("UPDATE runs SET state = ?, updated_at = ? WHERE run_id = ?", row)
-            if cur.rowcount == 0:
-                raise E.unknown_run(self.path, run_id, "a checkpoint")
+            def body(conn: sqlite3.Connection) -> None:
+                if not B.apply(conn, run_id, B.RunRecords(updated_at=now, state=state_raw)):
+                    raise E.unknown_run(self.path, run_id, "a checkpoint")
 
-        self._write("record a checkpoint", body)
+            self._transaction("record a checkpoint", body)
 
     def run_finished(
         self,
@@ -277,7 +430,7 @@ class RunStore:
         error: Mapping[str, Any] | None,
         result: Mapping[str, Any],
     ) -> None:
-        """Record the run's final status and result (the ``weft run --json`` object)."""
+        """Record the run's final status and result (the ``weft run --json`` object). Committed."""
         final = dict(result)
         final.setdefault("outputs", dict(outputs))
         row = (
@@ -297,67 +450,15 @@ class RunStore:
             if cur.rowcount == 0:
                 raise E.unknown_run(self.path, run_id, "the end of a run")
 
-        self._write("record the end of a run", body)
+        with self._lock:
+            self._transaction("record the end of a run", body)
+            self._forget(run_id)
 
     # -- queries ------------------------------------------------------------------------------
 
     def get_run(self, run_id: str) -> StoredRun | None:
         """Everything recorded about a run, or ``None`` when the store has no such run."""
-
-        def body(conn: sqlite3.Connection) -> StoredRun | None:
-            row = conn.execute(
-                "SELECT run_id, document_uri, document_hash, workflow_id, inputs, labels, status,"
-                " state, error, result, pending_step_key, pending_attempt, pending_summary,"
-                " pending_resend_safe, pending_state, created_at, updated_at"
-                " FROM runs WHERE run_id = ?",
-                (run_id,),
-            ).fetchone()
-            if row is None:
-                return None
-            steps = [
-                StepStats(r[0], r[1], r[2], r[3], r[4])
-                for r in conn.execute(
-                    "SELECT step_key, position, attempts, first_at, last_at FROM step_stats"
-                    " WHERE run_id = ? ORDER BY position",
-                    (run_id,),
-                )
-            ]
-            attempts = [
-                StoredAttempt(r[0], r[1], r[2], from_json(r[3]), from_json(r[4]), r[5])
-                for r in conn.execute(
-                    "SELECT step_key, seq, attempt, summary, record, created_at FROM attempts"
-                    " WHERE run_id = ? ORDER BY step_key, seq",
-                    (run_id,),
-                )
-            ]
-            pending = None
-            if row[10] is not None:
-                pending = PendingRequest(
-                    step_key=row[10],
-                    attempt=int(row[11]),
-                    summary=from_json(row[12]) or {},
-                    resend_safe=bool(row[13]),
-                    state=from_json(row[14]) or {},
-                )
-            return StoredRun(
-                run_id=row[0],
-                document_uri=row[1],
-                document_hash=row[2],
-                workflow_id=row[3],
-                inputs=from_json(row[4]),
-                labels=from_json(row[5]),
-                status=row[6],
-                state=from_json(row[7]),
-                error=from_json(row[8]),
-                result=from_json(row[9]),
-                pending=pending,
-                created_at=row[15],
-                updated_at=row[16],
-                steps=steps,
-                attempts=attempts,
-            )
-
-        return self._read("read a run", body)
+        return self._read("read a run", lambda conn: read_run(conn, run_id))
 
     def list_runs(
         self,
@@ -367,45 +468,8 @@ class RunStore:
         limit: int | None = 100,
     ) -> list[RunSummary]:
         """Runs, newest first, filtered by status(es), workflow and labels (all must match)."""
-        where: list[str] = []
-        args: list[Any] = []
-        if status is not None:
-            statuses = [status] if isinstance(status, str) else list(status)
-            where.append(f"status IN ({', '.join('?' * len(statuses))})" if statuses else "1 = 0")
-            args.extend(statuses)
-        if workflow_id is not None:
-            where.append("workflow_id = ?")
-            args.append(workflow_id)
-        for name, value in (labels or {}).items():
-            where.append("run_id IN (SELECT run_id FROM run_labels WHERE name = ? AND value = ?)")
-            args.extend((str(name), str(value)))
-        sql = (
-            "SELECT run_id, workflow_id, status, document_uri, labels, created_at, updated_at,"
-            " error FROM runs"
-        )
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY created_at DESC, run_id DESC"
-        if limit is not None:
-            sql += " LIMIT ?"
-            args.append(int(limit))
-
-        def body(conn: sqlite3.Connection) -> list[RunSummary]:
-            return [
-                RunSummary(
-                    run_id=r[0],
-                    workflow_id=r[1],
-                    status=r[2],
-                    document_uri=r[3],
-                    labels=from_json(r[4]),
-                    created_at=r[5],
-                    updated_at=r[6],
-                    error=from_json(r[7]),
-                )
-                for r in conn.execute(sql, args)
-            ]
-
-        return self._read("list runs", body)
+        sql, args = list_sql(status, workflow_id, labels, limit)
+        return self._read("list runs", lambda conn: summaries(conn, sql, args))
 
     def find_runs(self, labels: Mapping[str, str]) -> list[RunSummary]:
         """Every run carrying all of ``labels``, oldest first (e.g. a batch's rows)."""
@@ -428,9 +492,37 @@ class RunStore:
             args.extend(statuses)
         chosen = f"SELECT run_id FROM runs WHERE {cond}"
 
-        def body(conn: sqlite3.Connection) -> int:
+        def body(conn: sqlite3.Connection) -> list[str]:
+            ids = [r[0] for r in conn.execute(chosen, args)]
             for table in ("attempts", "step_stats", "run_labels"):
                 conn.execute(f"DELETE FROM {table} WHERE run_id IN ({chosen})", args)
-            return int(conn.execute(f"DELETE FROM runs WHERE {cond}", args).rowcount)
+            conn.execute(f"DELETE FROM runs WHERE {cond}", args)
+            return ids
 
-        return self._write("prune runs", body)
+        with self._lock:
+            deleted = self._transaction("prune runs", body) or []
+            for run_id in deleted:
+                self._forget(run_id)
+        return len(deleted)
+
+
+def _flusher(ref: weakref.ReferenceType[RunStore], wake: threading.Condition) -> None:
+    """The background flusher: writes buffered records once they are due, while nothing else
+    records (a long request, an idle batch). Ends when its store is closed or collected."""
+    with wake:
+        while True:
+            store = ref()
+            if store is None or store._conn is None:
+                return
+            delay = store._due_in()
+            if delay is not None and delay <= 0:
+                try:
+                    store._transaction("write buffered records", None)
+                    delay = None
+                except Exception:  # kept in the buffer; the next record call reports the error
+                    delay = store.flush_interval
+            del store
+            wake.wait(1.0 if delay is None else delay)
+
+
+__all__ = ["FLUSH_INTERVAL", "RunStore"]

@@ -1,0 +1,158 @@
+"""Records waiting for their transaction: the coalescing buffer of ``durability="normal"``.
+
+Records of resend-safe steps need not reach the disk one by one: losing the last few to a crash
+only means resume sends those idempotent requests again. They wait here, per run, reduced to what
+the store would keep anyway — the latest state, the latest pending request, and per step the
+attempt count, the first attempt and the last :data:`KEEP_LAST` ones (the bounded history) — and
+one transaction (:func:`apply`) writes every run's records at once.
+
+Everything here runs under the store's lock; JSON arrives dumped (``codec.dump``) and is cleaned
+(``codec.clean``, the secret scrub) only when written.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import deque
+from dataclasses import dataclass, field
+
+from weft.store.codec import clean
+from weft.store.schema import KEEP_LAST
+
+
+@dataclass(slots=True)
+class Attempt:
+    """One finished attempt, dumped."""
+
+    attempt: int
+    summary: bytes | None  # the write-ahead summary, when the request had one
+    record: bytes
+    at: float
+
+
+@dataclass(slots=True)
+class StepAttempts:
+    """The attempts of one step_key since the last flush, reduced to what may be kept."""
+
+    count: int = 0
+    first: Attempt | None = None  # kept when it turns out to be the step's very first attempt
+    last: deque[Attempt] = field(default_factory=lambda: deque(maxlen=KEEP_LAST))
+
+    def add(self, item: Attempt) -> None:
+        self.count += 1
+        if self.first is None:
+            self.first = item
+        self.last.append(item)
+
+
+@dataclass(slots=True)
+class Pending:
+    """A write-ahead record: the request of ``step_key``/``attempt`` is about to be sent."""
+
+    step_key: str
+    attempt: int
+    summary: bytes
+    resend_safe: bool
+    state: bytes
+
+
+@dataclass(slots=True)
+class RunRecords:
+    """What one run recorded since the last flush."""
+
+    updated_at: float = 0.0
+    state: bytes | None = None  # the latest snapshot (latest wins)
+    pending: Pending | None = None  # a buffered write-ahead (resend-safe requests only)
+    clear_pending: bool = False  # the stored write-ahead was answered: clear it
+    steps: dict[str, StepAttempts] = field(default_factory=dict)  # in order of first appearance
+
+    def add_attempt(self, step_key: str, item: Attempt) -> None:
+        steps = self.steps.get(step_key)
+        if steps is None:
+            steps = self.steps[step_key] = StepAttempts()
+        steps.add(item)
+
+
+def write_attempts(
+    conn: sqlite3.Connection, run_id: str, step_key: str, steps: StepAttempts
+) -> None:
+    """Count ``steps.count`` more attempts of ``step_key`` and store the ones the history keeps.
+
+    Slot 0 keeps a step's first attempt; slots 1..KEEP_LAST are a ring of its latest ones.
+    """
+    last = steps.last[-1]
+    row = conn.execute(
+        "SELECT attempts FROM step_stats WHERE run_id = ? AND step_key = ?", (run_id, step_key)
+    ).fetchone()
+    if row is None:
+        before = 0
+        first_at = steps.first.at if steps.first is not None else last.at
+        conn.execute(
+            "INSERT INTO step_stats (run_id, step_key, position, attempts, first_at, last_at)"
+            " SELECT ?, ?, COUNT(*), ?, ?, ? FROM step_stats WHERE run_id = ?",
+            (run_id, step_key, steps.count, first_at, last.at, run_id),
+        )
+    else:
+        before = int(row[0])
+        conn.execute(
+            "UPDATE step_stats SET attempts = ?, last_at = ? WHERE run_id = ? AND step_key = ?",
+            (before + steps.count, last.at, run_id, step_key),
+        )
+    numbered: dict[int, Attempt] = {}  # seq -> attempt
+    if steps.first is not None:
+        numbered[before + 1] = steps.first
+    top = before + steps.count
+    for offset, item in enumerate(reversed(steps.last)):
+        numbered[top - offset] = item
+    by_slot: dict[int, tuple[int, Attempt]] = {}
+    for seq in sorted(numbered):
+        slot = 0 if seq == 1 else 1 + (seq - 2) % KEEP_LAST
+        by_slot[slot] = (seq, numbered[seq])  # a later seq overwrites the slot
+    for slot, (seq, item) in by_slot.items():
+        summary = None if item.summary is None else clean(item.summary)
+        values = (seq, item.attempt, summary, clean(item.record), item.at)
+        if before >= (1 if slot == 0 else slot + 1):  # an earlier attempt filled this slot
+            conn.execute(
+                "UPDATE attempts SET seq = ?, attempt = ?, summary = ?, record = ?,"
+                " created_at = ? WHERE run_id = ? AND step_key = ? AND slot = ?",
+                (*values, run_id, step_key, slot),
+            )
+        else:
+            conn.execute(
+                "INSERT INTO attempts (run_id, step_key, seq, attempt, summary, record,"
+                " created_at, slot) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, step_key, *values, slot),
+            )
+
+
+def apply(conn: sqlite3.Connection, run_id: str, records: RunRecords) -> bool:
+    """Write one run's buffered records; ``False`` when the run is no longer in the store."""
+    sets = ["updated_at = ?"]
+    args: list[object] = [records.updated_at]
+    if records.state is not None:
+        sets.append("state = ?")
+        args.append(clean(records.state))
+    if records.pending is not None:
+        p = records.pending
+        sets.append(
+            "pending_step_key = ?, pending_attempt = ?, pending_summary = ?,"
+            " pending_resend_safe = ?, pending_state = ?"
+        )
+        args.extend(
+            (p.step_key, p.attempt, clean(p.summary), 1 if p.resend_safe else 0, clean(p.state))
+        )
+    elif records.clear_pending:
+        sets.append(
+            "pending_step_key = NULL, pending_attempt = NULL, pending_summary = NULL,"
+            " pending_resend_safe = NULL, pending_state = NULL"
+        )
+    args.append(run_id)
+    cur = conn.execute(f"UPDATE runs SET {', '.join(sets)} WHERE run_id = ?", args)
+    if cur.rowcount == 0:
+        return False  # pruned meanwhile (by another process): its records have nowhere to go
+    for step_key, steps in records.steps.items():
+        write_attempts(conn, run_id, step_key, steps)
+    return True
+
+
+__all__ = ["Attempt", "Pending", "RunRecords", "StepAttempts", "apply", "write_attempts"]

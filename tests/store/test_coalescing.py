@@ -1,0 +1,238 @@
+"""durability="normal": resend-safe records wait in memory, unsafe ones are committed at once.
+
+What is on disk is read through a second, independent connection (another process's view).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from weft.store import RunStore, RunStoreError, open_store
+
+from .conftest import start_run
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def fake() -> FakeTime:
+    return FakeTime()
+
+
+@pytest.fixture
+def buffered(store_path: Path, fake: FakeTime) -> Iterator[RunStore]:
+    s = open_store(store_path, monotonic=fake)
+    yield s
+    s.close()
+
+
+def on_disk(path: Path, run_id: str) -> dict[str, Any]:
+    """The run as another connection sees it: state, pending step, attempts per step."""
+    conn = sqlite3.connect(path)
+    try:
+        row = conn.execute(
+            "SELECT state, pending_step_key, pending_attempt FROM runs WHERE run_id = ?",
+            (run_id,),
+        ).fetchone()
+        stats = dict(
+            conn.execute(
+                "SELECT step_key, attempts FROM step_stats WHERE run_id = ?", (run_id,)
+            ).fetchall()
+        )
+    finally:
+        conn.close()
+    pending = None if row[1] is None else (row[1], row[2])
+    return {"state": orjson.loads(row[0]), "pending": pending, "attempts": stats}
+
+
+def safe_step(store: RunStore, run_id: str, i: int, key: str = "w/poll") -> None:
+    store.attempt_finished(
+        run_id,
+        step_key=key,
+        attempt=i + 1,
+        record={"statusCode": 200, "i": i},
+        state={"position": i + 1},
+    )
+
+
+def test_safe_records_wait_until_the_interval_has_passed(
+    buffered: RunStore, store_path: Path, fake: FakeTime
+) -> None:
+    run_id = start_run(buffered)
+    safe_step(buffered, run_id, 0)
+    fake.now += 0.05
+    safe_step(buffered, run_id, 1)
+    assert on_disk(store_path, run_id) == {
+        "state": {"position": 0},
+        "pending": None,
+        "attempts": {},
+    }
+    fake.now += 0.06  # the oldest buffered record is now > 100 ms old: the next one writes all
+    safe_step(buffered, run_id, 2)
+    assert on_disk(store_path, run_id) == {
+        "state": {"position": 3},
+        "pending": None,
+        "attempts": {"w/poll": 3},
+    }
+    safe_step(buffered, run_id, 3)  # a new interval starts
+    assert on_disk(store_path, run_id)["state"] == {"position": 3}
+
+
+def test_an_unsafe_write_ahead_writes_everything_buffered_first(
+    buffered: RunStore, store_path: Path
+) -> None:
+    run_id = start_run(buffered)
+    safe_step(buffered, run_id, 0, key="w/resolve")
+    buffered.request_sending(
+        run_id,
+        step_key="w/submit",
+        attempt=1,
+        summary={"method": "POST", "url": "http://127.0.0.1/orders"},
+        resend_safe=False,
+        state={"position": 1, "inFlight": "submit"},
+    )
+    seen = on_disk(store_path, run_id)
+    assert seen["attempts"] == {"w/resolve": 1}
+    assert seen["state"] == {"position": 1}
+    assert seen["pending"] == ("w/submit", 1)
+    # its answer is committed at once too, with the state saying where control goes next
+    buffered.attempt_finished(
+        run_id, step_key="w/submit", attempt=1, record={"statusCode": 202}, state={"position": 2}
+    )
+    assert on_disk(store_path, run_id) == {
+        "state": {"position": 2},
+        "pending": None,
+        "attempts": {"w/resolve": 1, "w/submit": 1},
+    }
+    run = buffered.get_run(run_id)
+    assert run is not None
+    submit = next(a for a in run.attempts if a.step_key == "w/submit")
+    assert submit.summary == {"method": "POST", "url": "http://127.0.0.1/orders"}
+
+
+def test_flush_writes_every_runs_records_in_one_go(buffered: RunStore, store_path: Path) -> None:
+    runs = [start_run(buffered) for _ in range(3)]
+    for n, run_id in enumerate(runs):
+        for i in range(n + 1):
+            safe_step(buffered, run_id, i)
+        buffered.checkpoint(run_id, state={"position": 100 + n})
+    assert all(on_disk(store_path, r)["attempts"] == {} for r in runs)
+    buffered.flush()
+    for n, run_id in enumerate(runs):
+        assert on_disk(store_path, run_id) == {
+            "state": {"position": 100 + n},  # the latest state wins
+            "pending": None,
+            "attempts": {"w/poll": n + 1},
+        }
+
+
+def test_close_and_run_finished_write_the_buffer(store_path: Path, fake: FakeTime) -> None:
+    store = open_store(store_path, monotonic=fake)
+    a, b = start_run(store), start_run(store)
+    safe_step(store, a, 0)
+    safe_step(store, b, 0)
+    store.run_finished(a, status="succeeded", outputs={}, error=None, result={})
+    assert on_disk(store_path, a)["attempts"] == {"w/poll": 1}
+    assert on_disk(store_path, b)["attempts"] == {"w/poll": 1}  # one transaction for all runs
+    safe_step(store, b, 1)
+    store.close()
+    assert on_disk(store_path, b) == {
+        "state": {"position": 2},
+        "pending": None,
+        "attempts": {"w/poll": 2},
+    }
+
+
+def test_a_read_sees_the_processes_own_buffered_records(buffered: RunStore) -> None:
+    run_id = start_run(buffered)
+    safe_step(buffered, run_id, 0)
+    run = buffered.get_run(run_id)
+    assert run is not None and run.state == {"position": 1}
+    assert [s.attempts for s in run.steps] == [1]
+
+
+def test_a_buffered_safe_write_ahead_and_its_answer(buffered: RunStore, store_path: Path) -> None:
+    run_id = start_run(buffered)
+    summary = {"method": "GET", "url": "http://127.0.0.1/items/1"}
+    buffered.request_sending(
+        run_id, step_key="w/get", attempt=1, summary=summary, resend_safe=True, state={"p": 1}
+    )
+    assert on_disk(store_path, run_id)["pending"] is None  # buffered too
+    buffered.flush()
+    assert on_disk(store_path, run_id)["pending"] == ("w/get", 1)
+    buffered.request_sending(
+        run_id, step_key="w/get", attempt=2, summary=summary, resend_safe=True, state={"p": 2}
+    )
+    safe_step(buffered, run_id, 1, key="w/get")  # attempt 2 answers it inside the buffer
+    buffered.flush()
+    assert on_disk(store_path, run_id)["pending"] is None
+    run = buffered.get_run(run_id)
+    assert run is not None and run.pending is None
+    assert [a.summary for a in run.attempts] == [summary]
+
+
+def test_a_buffered_record_for_an_unknown_run_raises_at_once(buffered: RunStore) -> None:
+    with pytest.raises(RunStoreError) as info:
+        buffered.checkpoint("01NOSUCHRUN0000000000000000", state={})
+    assert info.value.kind == "unknown_run"
+    with pytest.raises(RunStoreError):
+        safe_step(buffered, "01NOSUCHRUN0000000000000000", 0)
+
+
+def test_strict_commits_every_record(store_path: Path) -> None:
+    with open_store(store_path, durability="strict") as store:
+        run_id = start_run(store)
+        safe_step(store, run_id, 0)
+        assert on_disk(store_path, run_id)["attempts"] == {"w/poll": 1}
+        store.checkpoint(run_id, state={"position": 7})
+        assert on_disk(store_path, run_id)["state"] == {"position": 7}
+
+
+@pytest.mark.parametrize("every", [1, 7, 300])
+def test_buffered_history_is_the_same_as_committed_history(
+    tmp_path: Path, fake: FakeTime, every: int
+) -> None:
+    """However the records are grouped into flushes, the kept history is the same."""
+
+    def record(store: RunStore) -> Any:
+        run_id = start_run(store, run_id="01SAMEHISTORY0000000000000")
+        for i in range(1000):
+            key = "w/poll" if i % 10 else "w/other"
+            safe_step(store, run_id, i, key=key)
+            if (i + 1) % every == 0:
+                store.flush()
+        run = store.get_run(run_id)
+        assert run is not None
+        return (
+            run.state,
+            [(s.step_key, s.position, s.attempts) for s in run.steps],
+            [(a.step_key, a.seq, a.attempt, a.record) for a in run.attempts],
+        )
+
+    with open_store(tmp_path / "strict.db", durability="strict") as strict:
+        expected = record(strict)
+    with open_store(tmp_path / "normal.db", monotonic=fake) as normal:
+        assert record(normal) == expected
+
+
+def test_the_background_flusher_writes_while_nothing_else_records(store_path: Path) -> None:
+    with open_store(store_path) as store:  # the real clock: the background flusher is on
+        run_id = start_run(store)
+        safe_step(store, run_id, 0)
+        deadline = time.monotonic() + 30  # a liveness bound, not a speed assertion
+        while on_disk(store_path, run_id)["attempts"] != {"w/poll": 1}:
+            assert time.monotonic() < deadline, "buffered records never reached the disk"
+            time.sleep(0.01)
