@@ -24,8 +24,8 @@ def civitai() -> None:
 
 
 @civitai.command(name="generate")
-@click.option("--model-version", type=int, required=True, help="Catalog model version id.")
-@click.option("--prompt", required=True)
+@click.option("--model-version", type=int, help="Catalog model version id.")
+@click.option("--prompt")
 @click.option("--quantity", type=click.IntRange(1, 12), help="Images (1-12, default 1).")
 @click.option("--negative-prompt")
 @click.option("--width", type=click.IntRange(64, 2048), help="Default 1024 (SDXL) / 512 (SD1).")
@@ -39,9 +39,15 @@ def civitai() -> None:
 @click.option("--token", envvar="CIVITAI_API_TOKEN", help="API token (or CIVITAI_API_TOKEN).")
 @click.option("--api-base", help="One base URL serving both APIs (e.g. a weft simulator).")
 @click.option("--store", "store_path", help="Run store (default: per-user; env WEFT_STORE).")
+@click.option("--batch", "batch_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="One generation per row (.jsonl/.csv of workflow inputs: modelVersionId, "
+                   "prompt, ...); the options fill what a row leaves out. Run it again to finish "
+                   "a batch that stopped.")  # fmt: skip
+@click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Rows generated at once (--batch).")  # fmt: skip
 def generate_command(
-    model_version: int,
-    prompt: str,
+    model_version: int | None,
+    prompt: str | None,
     quantity: int | None,
     negative_prompt: str | None,
     width: int | None,
@@ -54,20 +60,61 @@ def generate_command(
     token: str | None,
     api_base: str | None,
     store_path: str | None,
+    batch_path: Path | None,
+    concurrency: int,
 ) -> None:
     """Resolve a model version, generate with it, and save every image.
 
     The run is recorded; if it stops (kill, crash), `weft civitai resume RUN_ID` finishes it
     without submitting (or paying for) the generation twice."""
+    if batch_path is None and (model_version is None or prompt is None):
+        raise click.UsageError("--model-version and --prompt are required (or --batch FILE)")
     req = GenerateRequest(
-        model_version=model_version, prompt=prompt, token=token or None, api_base=api_base,
+        model_version=model_version or 0, prompt=prompt or "", token=token or None,
+        api_base=api_base,
         quantity=quantity, negative_prompt=negative_prompt, width=width, height=height,
         steps=steps, cfg_scale=cfg_scale, seed=seed, out=out,
     )  # fmt: skip
 
+    if batch_path is not None:
+        _batch(batch_path, req, concurrency, store_path, as_json)
+        return
     _report(
         lambda progress: generate(req, notice=_err, progress=progress, store=store_path), as_json
     )
+
+
+def _batch(
+    rows: Path, req: GenerateRequest, concurrency: int, store: str | None, as_json: bool
+) -> None:
+    from weft.civitai.batch import BatchRowOutcome, generate_batch
+
+    def row_line(done: BatchRowOutcome) -> None:
+        if as_json:
+            return
+        if done.outcome is None:
+            click.echo(f"row {done.row}: error: {done.error}")
+            return
+        o = done.outcome
+        where = o.files[0].parent if o.files else "-"
+        saved = f"{len(o.files)} saved in {where}"
+        click.echo(f"row {done.row}: {o.workflow_id} {o.cost} Buzz, {saved}")
+
+    try:
+        outcomes = asyncio.run(
+            generate_batch(rows, req, concurrency=concurrency, store=store, notice=_err,
+                           on_row=row_line)
+        )  # fmt: skip
+    except WeftError as exc:
+        _err(f"error: {exc.what}")
+        if exc.hint:
+            _err(f"  fix: {exc.hint}")
+        sys.exit(exc.exit_code)
+    failed = sum(1 for o in outcomes if o.outcome is None)
+    if as_json:
+        click.echo(json.dumps([o.to_dict() for o in outcomes], indent=2))
+    _err(f"{len(outcomes) - failed} of {len(outcomes)} rows generated, {failed} failed")
+    sys.exit(1 if failed else 0)
 
 
 @civitai.command(name="resume")
