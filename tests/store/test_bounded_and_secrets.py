@@ -126,3 +126,42 @@ def test_a_token_never_reaches_the_store_file(store_path: Path) -> None:
     assert ["Authorization", MASK] in kept.summary["headers"]
     store.close()
     assert needle not in store_path.read_bytes()
+
+
+def test_needs_scrub_answers_like_the_full_patterns() -> None:
+    """The hint-guided pre-check finds exactly what searching every pattern everywhere finds."""
+    import random
+
+    import orjson
+
+    from weft.store.scrub import _UNMASKED
+
+    names = [
+        "Authorization", "x-api-key", "X-Auth-Token", "idempotency-key", "Cookie", "apiKey",
+        "client-secret", "db-password", "name", "value", "token", "status", "my-key-id",
+        "access_token", "$weftSecret", "Set-Cookie", "prompt",
+    ]  # fmt: skip
+    values = [
+        "***", "Bearer abcdefghijklmnopqrstuvwxyz012345", "basic dXNlcjpwYXNzd29yZHBhc3N3b3Jk",
+        "token\\tabcdefghijklmnopqrst", "digest username=x", "plain words", "", "k-9",
+        "Bearer short", "a token of appreciation", {"$weftSecret": "apiKey"}, 42, None,
+    ]  # fmt: skip
+    rng = random.Random(7)
+
+    def value(depth: int) -> object:
+        shape = rng.random()
+        if depth > 2 or shape < 0.4:
+            return rng.choice(values)
+        if shape < 0.6:
+            return [rng.choice(names), rng.choice(values)]
+        if shape < 0.75:
+            return {"name": rng.choice(names), "value": rng.choice(values)}
+        return {rng.choice(names): value(depth + 1) for _ in range(rng.randint(1, 4))}
+
+    answers = set()
+    for _ in range(3000):
+        data = orjson.dumps(value(0))
+        reference = any(p.search(data.lower()) is not None for p in _UNMASKED)
+        assert needs_scrub(data) is reference, data
+        answers.add(reference)
+    assert answers == {True, False}

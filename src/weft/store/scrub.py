@@ -53,10 +53,48 @@ def is_secret_name(name: str) -> bool:
     return name.lower() not in _NOT_SECRET and bool(_SECRET_NAME.match(name))
 
 
+# Every match of _UNMASKED[0] is a quoted name containing one of these; every match of
+# _UNMASKED[2] starts with one of those. Substring tests find them far faster than the patterns
+# scanning every position, so the patterns run only where a hint occurs.
+_NAME_HINTS = (
+    b"authorization",
+    b"cookie",
+    b"apikey",
+    b"api_key",
+    b"api-key",
+    b"access_token",
+    b'-key"',
+    b'-token"',
+    b'-secret"',
+    b'-password"',
+)
+_VALUE_HINTS = (b"bearer", b"basic", b"token", b"digest")
+
+
 def needs_scrub(serialised: bytes) -> bool:
-    """A cheap pre-check: ``False`` means :func:`scrub` would change nothing."""
+    """A cheap pre-check: ``False`` means :func:`scrub` would change nothing.
+
+    Same answer as searching every pattern of ``_UNMASKED`` over the lower-cased text.
+    """
     low = serialised.lower()
-    return any(pattern.search(low) is not None for pattern in _UNMASKED)
+    if _UNMASKED[1].search(low) is not None:  # starts with a literal: a fast search
+        return True
+    named, valued = _UNMASKED[0], _UNMASKED[2]
+    for hint in _VALUE_HINTS:
+        at = low.find(hint)
+        while at >= 0:  # a match starts with the hint
+            if valued.match(low, at) is not None:
+                return True
+            at = low.find(hint, at + 1)
+    for hint in _NAME_HINTS:
+        at = low.find(hint)
+        while at >= 0:
+            # a match is `"NAME"…` with the hint inside NAME, which holds no quote
+            quote = low.rfind(b'"', 0, at)
+            if quote >= 0 and named.match(low, quote) is not None:
+                return True
+            at = low.find(hint, at + 1)
+    return False
 
 
 def scrub(value: Any) -> Any:
