@@ -15,6 +15,7 @@ from typing import Any
 
 from weft.expressions.context import ABSENT, EvalContext
 from weft.expressions.errors import ExpressionError
+from weft.expressions.jsonpath_logic import compile_logical
 from weft.expressions.runtime import Expression, count_parse, parse_expression
 from weft.expressions.selectors import (
     GOESSNER,
@@ -204,7 +205,11 @@ class JSONPathCondition(_TextCondition):
             rewrite = jsonpath_logical_rewrite(text)
             if rewrite is None:
                 raise
-            return compile_jsonpath(rewrite, RFC9535), True
+            query = compile_jsonpath(rewrite, RFC9535)  # the library validates the text
+            fast = compile_logical(text)
+            if fast is not None:
+                return (lambda data: [True] if fast(data) else []), False
+            return query, True
 
     def _test(self, compiled: tuple[Callable[[Any], list[Any]], bool], value: Any) -> bool:
         query, wrapped = compiled
