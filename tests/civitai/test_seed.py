@@ -106,13 +106,61 @@ def test_lint_with_real_descriptions_explains_the_impossible_output_pointer(
             "arazzo/bare-expression", "arazzo/bare-operation-id"} <= rules  # fmt: skip
     fallthrough = next(d for d in findings if d.rule == "arazzo/enum-fallthrough")
     assert "'scheduled'" in fallthrough.message and "readResult" in fallthrough.message
-    # weft's description names the path parameter as the real API documents it
-    # (/api/v1/model-versions/:modelVersionId); the seed's `id` does not fill it
-    missing = [d for d in validate(loaded) if d.rule == "arazzo/missing-path-parameter"]
-    assert missing and "modelVersionId" in missing[0].message
+    # weft's description names the path parameter `id` (GET /model-versions/{id}), so the
+    # seed's `id` parameter fills it: no defect is invented where the seed agrees with the API
+    assert not [d for d in validate(loaded) if d.severity == "error"]
 
 
 def test_bundle_lints_without_errors_and_paces_its_poll() -> None:
     findings = lint(load(str(bundle_path())))
     assert not [d for d in findings if d.severity == "error"]
     assert not [d for d in findings if d.rule == "arazzo/unbounded-poll"]
+
+
+def test_lint_of_the_unchanged_seed_with_weft_descriptions_explains_every_defect(
+    seed_document: Path,
+) -> None:
+    """`weft lint SEED --source …` reads the seed as it is, with weft's faithful descriptions
+    of both APIs in place of the seed's own, and explains why the real API rejects it."""
+    descriptions = bundle_path().parent / "descriptions"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "lint",
+            str(seed_document),
+            "--json",
+            "--source",
+            f"civitaiSiteApi={descriptions / 'site.openapi.yaml'}",
+            "--source",
+            f"civitaiOrchestrationApi={descriptions / 'orchestration.openapi.yaml'}",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    findings = json.loads(result.output)
+    lines = seed_document.read_text().splitlines()
+
+    def line_of(text: str) -> int:
+        return next(i for i, line in enumerate(lines, start=1) if text in line)
+
+    by_rule: dict[str, list[dict[str, object]]] = {}
+    for f in findings:
+        by_rule.setdefault(str(f["rule"]), []).append(f)
+    # FACTS 1: the output pointer cannot exist in the real Workflow shape
+    (pointer,) = by_rule["arazzo/output-not-in-schema"]
+    assert pointer["line"] == line_of("outputBlobUrl: $response.body#/steps/0/jobs")
+    # FACTS 2: no imageGen variant accepts the body: sdcpp needs ecosystem + operation, and the
+    # free-text engine input is not one of the engines the API knows
+    (body,) = by_rule["arazzo/request-body-schema"]
+    assert body["line"] == line_of("engine: $inputs.engine")
+    message = str(body["message"])
+    assert "SdxlCreateImageInput requires 'ecosystem', 'operation'" in message
+    assert "$inputs.engine is one of: 'openai'" in message
+    assert "ecosystem: sdxl, add operation: createImage" in str(body["fix"])
+    # FACTS 4-8: scheduled falls through, the unpaced self-loop, jsonpath, bare expressions,
+    # bare operationIds
+    assert "'scheduled'" in str(by_rule["arazzo/enum-fallthrough"][0]["message"])
+    assert len(by_rule["arazzo/unbounded-poll"]) == 1
+    assert len(by_rule["arazzo/jsonpath-not-rfc9535"]) == 3
+    assert len(by_rule["arazzo/bare-expression"]) == 4
+    assert len(by_rule["arazzo/bare-operation-id"]) == 4
+    assert not [f for f in findings if f["severity"] == "error"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from weft.document.builder import build_document
@@ -26,7 +27,7 @@ from weft.document.fetch import (
 from weft.document.loaded import LoadedDocument, LoadedSource
 from weft.document.model import SourceDescription
 from weft.document.parse import parse_bytes
-from weft.errors import DocumentError
+from weft.errors import DocumentError, UsageError
 
 VERSION = re.compile(r"^1\.([01])\.\d+(-.+)?$")
 
@@ -62,17 +63,38 @@ def check_header(raw: Any, where: str) -> str:
     return f"1.{match.group(1)}"
 
 
-def load(location: str | os.PathLike[str], *, fetch: Fetch | None = None) -> LoadedDocument:
-    """Load an Arazzo document (path or ``file:``/``http(s):`` URL) and all its sources."""
+def load(
+    location: str | os.PathLike[str],
+    *,
+    fetch: Fetch | None = None,
+    sources: Mapping[str, str] | None = None,
+) -> LoadedDocument:
+    """Load an Arazzo document (path or ``file:``/``http(s):`` URL) and all its sources.
+
+    ``sources`` replaces the URL of the document's own source descriptions by name (a path or
+    URL each), e.g. to check a third-party workflow against better descriptions of its APIs
+    without editing it.
+    """
     location = os.fspath(location)
     uri = to_uri(location)
     label = location if not location.startswith("file:") else display(uri)
-    return _Loader(fetch).arazzo(uri, label)
+    overrides = {name: to_uri(os.fspath(url)) for name, url in (sources or {}).items()}
+    loaded = _Loader(fetch, overrides).arazzo(uri, label)
+    unknown = sorted(set(overrides) - {sd.name for sd in loaded.document.source_descriptions})
+    if unknown:
+        names = ", ".join(sd.name for sd in loaded.document.source_descriptions)
+        raise UsageError(
+            f"no source description named {', '.join(map(repr, unknown))} to replace",
+            where=label,
+            hint=f"the document's sources are: {names}",
+        )
+    return loaded
 
 
 class _Loader:
-    def __init__(self, fetch: Fetch | None) -> None:
+    def __init__(self, fetch: Fetch | None, overrides: Mapping[str, str] | None = None) -> None:
         self.fetch = fetch
+        self.overrides = dict(overrides or {})  # for the first (root) document only
         self.documents: dict[str, LoadedDocument] = {}
         self.trees: dict[str, Any] = {}
 
@@ -89,9 +111,10 @@ class _Loader:
         document.base_uri = base
         loaded = LoadedDocument(document=document, parsed=parsed)
         self.documents[uri] = loaded
+        overrides, self.overrides = self.overrides, {}
         for sd in document.source_descriptions:
             if sd.name and sd.url and sd.name not in loaded.sources:
-                loaded.sources[sd.name] = self.source(sd, base)
+                loaded.sources[sd.name] = self.source(sd, base, overrides.get(sd.name))
         return loaded
 
     def tree(self, url: str, what: str) -> Any:
@@ -100,8 +123,8 @@ class _Loader:
             self.trees[url] = parse_bytes(data, display(url), positions=False).data
         return self.trees[url]
 
-    def source(self, sd: SourceDescription, base: str) -> LoadedSource:
-        url = resolve(base, sd.url)
+    def source(self, sd: SourceDescription, base: str, override: str | None = None) -> LoadedSource:
+        url = override or resolve(base, sd.url)
         where = display(url)
         try:
             if sd.type == "arazzo":

@@ -8,6 +8,7 @@ from typing import Any
 from weft.document import model as m
 from weft.document.diagnostics import Diagnostic
 from weft.document.loaded import LoadedDocument
+from weft.document.rules.variants import allowed_values, input_finding, variant_finding
 from weft.openapi.description import OpenAPIDescription, Operation
 
 _BODY_POINTER = re.compile(r"^\$response\.body#(/.*)$")
@@ -33,7 +34,7 @@ def check(loaded: LoadedDocument) -> list[Diagnostic]:
                 continue
             out += _outputs(loaded, step, op, desc)
             out += _enum_fallthrough(wf, step, op, desc)
-            out += _request_body(loaded, step, op, desc)
+            out += _request_body(loaded, wf, step, op, desc)
     return out
 
 
@@ -270,7 +271,11 @@ def _enum_fallthrough(
 
 
 def _request_body(
-    loaded: LoadedDocument, step: m.Step, op: Operation, desc: OpenAPIDescription
+    loaded: LoadedDocument,
+    wf: m.Workflow,
+    step: m.Step,
+    op: Operation,
+    desc: OpenAPIDescription,
 ) -> list[Diagnostic]:
     body = step.request_body
     if body is None or not body.has_payload or not isinstance(op.request_body, dict):
@@ -289,11 +294,29 @@ def _request_body(
 
     def visit(value: Any, schema: Any, pointer: str, depth: int) -> None:
         schema = _follow(desc, schema)
-        if depth > 32 or not isinstance(schema, dict) or "oneOf" in schema or "anyOf" in schema:
+        if depth > 32 or not isinstance(schema, dict):
+            return
+        variants = schema.get("oneOf") or schema.get("anyOf")
+        if isinstance(variants, list):
+            if isinstance(value, dict):
+                verdict = variant_finding(desc, wf, value, variants)
+                if verdict is not None:
+                    message, fix = verdict
+                    out.append(
+                        Diagnostic(
+                            "arazzo/request-body-schema", "warning", message, loc(pointer), fix
+                        )
+                    )
             return
         schema = _merged(desc, schema)
         if isinstance(value, str) and ("$" in value):
-            return  # an expression: known at run time only
+            problem = input_finding(wf, value, allowed_values(schema))
+            if problem is not None:
+                fix = "restrict the input with an enum of the values the API accepts"
+                out.append(
+                    Diagnostic("arazzo/request-body-schema", "warning", problem, loc(pointer), fix)
+                )
+            return  # otherwise an expression: known at run time only
         enum = schema.get("enum")
         if isinstance(enum, list) and not isinstance(value, dict | list) and value not in enum:
             out.append(
