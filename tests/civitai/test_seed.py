@@ -148,6 +148,7 @@ def test_lint_of_the_unchanged_seed_with_weft_descriptions_explains_every_defect
     # FACTS 1: the output pointer cannot exist in the real Workflow shape
     (pointer,) = by_rule["arazzo/output-not-in-schema"]
     assert pointer["line"] == line_of("outputBlobUrl: $response.body#/steps/0/jobs")
+    assert pointer["fix"] == "$response.body#/steps/0/output/images/0/url"
     # FACTS 2: no imageGen variant accepts the body: sdcpp needs ecosystem + operation, and the
     # free-text engine input is not one of the engines the API knows
     (body,) = by_rule["arazzo/request-body-schema"]

@@ -142,7 +142,7 @@ def _outputs(
                     f"output {name!r}: {value} cannot exist in a {'/'.join(statuses)} response of "
                     f"{op.label}: {absent[0][1]}",
                     loc,
-                    "point at a location the response schema has",
+                    _pointer_fix(desc, op.response_schema(statuses[0]), tokens),
                 )
             )
         else:
@@ -158,6 +158,46 @@ def _outputs(
                 )
             )
     return out
+
+
+def _pointer_fix(desc: OpenAPIDescription, schema: Any, tokens: list[str]) -> str:
+    """Suggest a pointer the schema does have that ends like ``tokens`` and shares the longest
+    prefix with it (``/steps/0/output/images/0/url`` for ``/steps/0/jobs/0/result/blobs/0/url``).
+    """
+    want = tokens[-1]
+    found: list[list[str]] = []
+    queue: list[tuple[Any, list[str]]] = [(schema, [])]
+    while queue and len(found) < 50:
+        node, path = queue.pop(0)
+        node = _follow(desc, node)
+        if not isinstance(node, dict) or len(path) > 10:
+            continue
+        node = _merged(desc, node)
+        for branch in node.get("oneOf") or node.get("anyOf") or []:
+            queue.append((branch, path))
+        items = node.get("items")
+        if isinstance(items, dict):
+            queue.append((items, [*path, "0"]))
+        props = node.get("properties")
+        if isinstance(props, dict):
+            for key, sub in props.items():
+                if key == want:
+                    found.append([*path, key])
+                queue.append((sub, [*path, key]))
+    if not found:
+        return "point at a location the response schema has"
+
+    def shared(path: list[str]) -> int:
+        n = 0
+        for a, b in zip(path, tokens, strict=False):
+            if a != b:
+                break
+            n += 1
+        return n
+
+    best = max(found, key=lambda p: (shared(p), -len(p)))
+    pointer = "/" + "/".join(t.replace("~", "~0").replace("/", "~1") for t in best)
+    return f"$response.body#{pointer}"
 
 
 def _kept_out_by_success_criteria(
