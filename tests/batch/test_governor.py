@@ -3,8 +3,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 
-from weft.batch.governor import GovernedTransport, HostGovernor, parse_retry_after
+from weft.batch.governor import GovernedTransport, HostGovernor
 from weft.engine.interfaces import HttpRequest, HttpResponse
+from weft.engine.pacing import MAX_RETRY_AFTER, parse_retry_after
 
 
 class FakeClock:
@@ -44,7 +45,7 @@ def test_parse_retry_after_seconds_and_dates() -> None:
     assert parse_retry_after("5", 0.0) == 5.0
     assert parse_retry_after(" 2.5 ", 0.0) == 2.5
     assert parse_retry_after("-3", 0.0) == 0.0
-    assert parse_retry_after("100000", 0.0) == 300.0  # capped
+    assert parse_retry_after("100000", 0.0) == MAX_RETRY_AFTER  # capped
     assert parse_retry_after("soon", 0.0) is None
     assert parse_retry_after(None, 0.0) is None
     # an HTTP date 30 s after "now"
