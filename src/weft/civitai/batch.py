@@ -22,6 +22,7 @@ from weft.civitai.generate import (
     GenerateRequest,
     external_id_for,
     finish,
+    open_deployment,
     workflow_inputs,
 )
 from weft.civitai.resume import result_from_stored
@@ -62,18 +63,9 @@ async def generate_batch(
     from weft.batch import RowResult, run_batch
 
     async with AsyncExitStack() as stack:
-        token, base, simulated = defaults.token, defaults.api_base, False
-        if not token:
-            from weft.civitai.simulator import SimulatorConfig, run_simulator
-
-            sim = await stack.enter_async_context(
-                run_simulator(simulator_config or SimulatorConfig())
-            )
-            token, base, simulated = sim.token, sim.base_url, True
-            notice(
-                f"No Civitai token (--token or CIVITAI_API_TOKEN): using the embedded "
-                f"simulator at {base}"
-            )
+        token, base, simulated = await open_deployment(
+            stack, defaults.token, defaults.api_base, simulator_config, notice
+        )
         row_defaults = workflow_inputs(defaults, "", "")
         for secret_or_key in ("token", "externalId"):
             row_defaults.pop(secret_or_key, None)

@@ -89,6 +89,27 @@ def workflow_inputs(req: GenerateRequest, token: str, external_id: str) -> dict[
     return {k: v for k, v in values.items() if v is not None}
 
 
+async def open_deployment(
+    stack: AsyncExitStack,
+    token: str | None,
+    api_base: str | None,
+    simulator_config: Any,
+    notice: Callable[[str], None],
+) -> tuple[str, str | None, bool]:
+    """(token, api base, simulated): the given deployment, or without a token the embedded
+    simulator, started on ``stack`` and announced in one line through ``notice``."""
+    if token:
+        return token, api_base, False
+    from weft.civitai.simulator import SimulatorConfig, run_simulator
+
+    sim = await stack.enter_async_context(run_simulator(simulator_config or SimulatorConfig()))
+    notice(
+        f"No Civitai token (--token or CIVITAI_API_TOKEN): using the embedded simulator at "
+        f"{sim.base_url}"
+    )
+    return sim.token, sim.base_url, True
+
+
 async def generate(
     req: GenerateRequest,
     *,
@@ -109,18 +130,9 @@ async def generate(
 
     run_id = _new_run_id()
     async with AsyncExitStack() as stack:
-        token, base, simulated = req.token, req.api_base, False
-        if not token:
-            from weft.civitai.simulator import SimulatorConfig, run_simulator
-
-            sim = await stack.enter_async_context(
-                run_simulator(simulator_config or SimulatorConfig())
-            )
-            token, base, simulated = sim.token, sim.base_url, True
-            notice(
-                f"No Civitai token (--token or CIVITAI_API_TOKEN): using the embedded "
-                f"simulator at {base}"
-            )
+        token, base, simulated = await open_deployment(
+            stack, req.token, req.api_base, simulator_config, notice
+        )
         recorder = _open_recorder(store)
         if recorder is not None:
             stack.callback(recorder.close)
