@@ -1,18 +1,34 @@
 """Many workflow runs at once in one process: aggregate steps/s, peak RSS, RSS per in-flight run.
 
-    python bench/bench_concurrency.py [--runs 1000] [--concurrency 1000] [--targets seed,civitai]
+    python bench/bench_concurrency.py [--runs 1000] [--concurrency 1000] [--repeat 3]
+                                      [--targets seed,civitai,civitai-generate]
 
-Each target runs as a measured child process (``--child``) that starts ``--runs`` workflow runs
-through ``weft.run_async`` with one shared aiohttp transport, at most ``--concurrency`` in flight,
-against a server in this (parent) process, so the child's peak RSS is weft's alone. A one-run
-child gives the process's fixed footprint; RSS per in-flight run = (peak(N) − peak(1)) / N.
+Each measurement is a child process (``--child``) whose peak RSS (``ru_maxrss`` from
+``os.wait4``) is weft's alone: the servers live in other processes. A one-run child of the same
+kind gives the fixed footprint; RSS per in-flight run = (peak(N) − peak(1)) / N. Each target is
+measured ``--repeat`` times (fresh server, fresh store, fresh baseline each time) and the table
+shows medians.
 
 Targets:
-- ``seed``: the seed document (``../shared``) against ``weft.testing.seed_server``
-  (``--polls`` non-terminal reads per run, pacing ``--pace``);
-- ``civitai``: the Civitai bundle's own Arazzo workflow against ``weft.civitai.simulator`` with
-  short job timings (issue 7's 1,000-run figure). Until weft ships that workflow the target is
-  skipped with its reason, like anything else missing (the engine, the simulator, ../shared).
+- ``civitai`` (issue 7's figure): ``weft.batch.run_batch`` — the library behind
+  ``weft civitai generate --batch FILE --concurrency N`` — runs the Civitai bundle's
+  ``generate-from-model-version`` once per row of a ``--runs``-row JSONL file, at most
+  ``--concurrency`` in flight, with the run store **on** (a fresh SQLite file, default
+  durability ``normal``), inputs prepared as ``generate --batch`` prepares them (``externalId``
+  from each row's run id, the token) and its defaults (``waitSeconds`` 10). The simulator is
+  ``weft civitai simulate`` in its own process with short job timings (``--step-seconds``
+  per status, ``--wait-unit``). Measures the workflow runs only: no image download.
+- ``civitai-generate``: the same rows end to end through ``weft.civitai.batch.generate_batch``
+  (what ``weft civitai generate --batch`` calls): the runs *and* each row's image download and
+  PNG check (64×64 images, so the simulator's PNG rendering stays small).
+- ``seed``: the seed document (``../shared``) through ``weft.run_async`` with one shared aiohttp
+  transport and no store, against ``weft.testing.seed_server`` (``--polls`` non-terminal reads
+  per run, pacing ``--pace``).
+
+"steps" are step executions as the engine counts them (``executions`` of each run, read from the
+store after the child exits, so reading it costs the child nothing); a Civitai run is 4 (resolve,
+the nested-workflow step, submit, poll). The parent checks the simulator's own counters after
+each batch: one workflow and one charge per row, whatever ``failed`` says.
 
 Targets (issue 7): ≥ 2,000 steps/s aggregate, ≤ 50 KB RSS per in-flight run, zero failed runs.
 """
@@ -24,28 +40,32 @@ import asyncio
 import importlib
 import json
 import os
+import signal
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import peers
 from harness import SeedServerProcess, machine, measure, table
 
-TARGETS = ("seed", "civitai")
+TARGETS = ("seed", "civitai", "civitai-generate")
+SIM_TOKEN = "bench-concurrency-token"
 
 
 class Skip(Exception):
     pass
 
 
-# --------------------------------------------------------------------------- child
+# --------------------------------------------------------------------------- children
 
 
-async def _child(spec: dict[str, Any]) -> dict[str, Any]:
+async def _child_seed(spec: dict[str, Any]) -> dict[str, Any]:
     from weft import run_async
     from weft.document import load
     from weft.http import AiohttpTransport
@@ -60,14 +80,11 @@ async def _child(spec: dict[str, Any]) -> dict[str, Any]:
 
     async def one(i: int) -> None:
         nonlocal executions
-        inputs = dict(spec["inputs"])
-        if "externalId" in inputs:  # an idempotency key: one per run
-            inputs["externalId"] = f"bench-{os.getpid()}-{i}"
         async with gate:
             result = await run_async(
                 loaded,
                 spec.get("workflow"),
-                inputs,
+                dict(spec["inputs"]),
                 servers=spec["servers"],
                 pace=spec["pace"],
                 max_steps=int(spec.get("max_steps", 1000)),
@@ -91,6 +108,130 @@ async def _child(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _warm_imports() -> None:
+    """Import what ``run_batch`` imports lazily, so the timed part is the batch, not imports."""
+    for name in ("weft.api", "weft.engine.runner", "weft.http", "weft.store", "weft.document"):
+        importlib.import_module(name)
+
+
+async def _child_civitai(spec: dict[str, Any]) -> dict[str, Any]:
+    """``run_batch`` over the rows file, as ``weft civitai generate --batch`` drives it."""
+    from weft.batch import run_batch
+    from weft.civitai import SOURCES, WORKFLOW_ID, bundle_path
+    from weft.civitai.generate import external_id_for
+
+    _warm_imports()
+
+    token, base = spec["token"], spec["base_url"]
+
+    def prepare(values: dict[str, Any], run_id: str) -> dict[str, Any]:
+        return {**values, "externalId": external_id_for(run_id), "token": token}
+
+    start = time.perf_counter()
+    result = await run_batch(
+        bundle_path(),
+        spec["rows"],
+        workflow_id=WORKFLOW_ID,
+        defaults={"waitSeconds": 10},  # generate --batch's default long-poll
+        concurrency=int(spec["concurrency"]),
+        servers={name: base for name in SOURCES},
+        store=spec["store"],
+        prepare_inputs=prepare,
+    )
+    seconds = time.perf_counter() - start
+    statuses: dict[str, int] = {}
+    errors: list[str] = []
+    for row in result.rows:
+        statuses[row.status] = statuses.get(row.status, 0) + 1
+        if not row.ok and len(errors) < 3:
+            errors.append(str(row.error)[:200])
+    return {"seconds": seconds, "statuses": statuses, "errors": errors}
+
+
+async def _child_generate(spec: dict[str, Any]) -> dict[str, Any]:
+    """``generate_batch`` end to end: the runs, then each row's images downloaded and checked."""
+    from weft.civitai.batch import generate_batch
+    from weft.civitai.generate import GenerateRequest
+
+    _warm_imports()
+
+    defaults = GenerateRequest(
+        model_version=0,
+        prompt="",
+        token=spec["token"],
+        api_base=spec["base_url"],
+        out_root=Path(spec["out"]),
+    )
+    start = time.perf_counter()
+    outcomes = await generate_batch(
+        Path(spec["rows"]),
+        defaults,
+        concurrency=int(spec["concurrency"]),
+        store=spec["store"],
+        notice=lambda _line: None,
+    )
+    seconds = time.perf_counter() - start
+    statuses: dict[str, int] = {}
+    errors: list[str] = []
+    files = 0
+    for o in outcomes:
+        ok = o.outcome is not None and o.outcome.status == "succeeded" and bool(o.outcome.files)
+        key = "succeeded" if ok else "failed"
+        statuses[key] = statuses.get(key, 0) + 1
+        files += len(o.outcome.files) if o.outcome is not None else 0
+        if not ok and len(errors) < 3:
+            errors.append(str(o.error)[:200])
+    return {"seconds": seconds, "statuses": statuses, "errors": errors, "files": files}
+
+
+CHILDREN = {"seed": _child_seed, "civitai": _child_civitai, "civitai-generate": _child_generate}
+
+
+# --------------------------------------------------------------------------- servers
+
+
+class SimulatorProcess:
+    """``weft civitai simulate`` in its own process; its counters and CPU time when stopped."""
+
+    def __init__(self, step_seconds: float, wait_unit: float) -> None:
+        self.argv = [
+            sys.executable, "-m", "weft", "civitai", "simulate", "--port", "0",
+            "--token", SIM_TOKEN, "--balance", str(10**12),
+            "--step-seconds", f"{step_seconds:g}", "--wait-unit", f"{wait_unit:g}", "--summary",
+        ]  # fmt: skip
+        self.proc: subprocess.Popen[str] | None = None
+        self.base_url = ""
+        self.summary: dict[str, Any] = {}
+        self.cpu_seconds = 0.0
+
+    def __enter__(self) -> SimulatorProcess:
+        self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().strip()
+        if not line.startswith("Civitai simulator at "):
+            self.stop()
+            raise Skip(f"the simulator did not start (got {line!r})")
+        self.base_url = line.rsplit(" ", 1)[1]
+        return self
+
+    def stop(self) -> None:
+        proc = self.proc
+        if proc is None or proc.returncode is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        assert proc.stdout is not None
+        rest = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        self.cpu_seconds = usage.ru_utime + usage.ru_stime
+        for line in rest.splitlines():
+            if line.startswith("summary: "):
+                self.summary = json.loads(line[len("summary: ") :])
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
 # --------------------------------------------------------------------------- targets
 
 
@@ -103,86 +244,8 @@ def _require_engine() -> None:
         raise Skip(f"the engine's library API is not in this build ({exc})") from exc
 
 
-def _civitai_bundle() -> Path:
-    try:
-        civitai = importlib.import_module("weft.civitai")
-        importlib.import_module("weft.civitai.simulator")
-    except ImportError as exc:
-        raise Skip(f"weft.civitai.simulator is not in this build ({exc})") from exc
-    root = Path(civitai.__file__).resolve().parent
-    found = sorted(p for p in root.rglob("*.arazzo.y*ml"))
-    if not found:
-        raise Skip("the Civitai bundle has no Arazzo workflow yet (weft/civitai/**/*.arazzo.yaml)")
-    return found[0]
-
-
-def _civitai_inputs(document: Path, token: str) -> tuple[str | None, dict[str, Any]]:
-    """Inputs for the bundle's first workflow, filled by name from the simulator's catalog."""
-    from weft.civitai.simulator import DEFAULT_CATALOG
-    from weft.document import load
-
-    workflow = load(str(document)).document.workflows[0]
-    schema = getattr(workflow, "inputs", None) or {}
-    if not isinstance(schema, dict):
-        schema = getattr(schema, "raw", {}) or {}
-    entry = next((e for e in DEFAULT_CATALOG if "sdxl" in str(e).lower()), DEFAULT_CATALOG[0])
-    known: dict[str, Any] = {
-        "apiKey": token,
-        "token": token,
-        "modelVersionId": entry.version_id,
-        "prompt": "a lighthouse at dusk",
-        "quantity": 1,
-        "externalId": "bench",
-        "waitSeconds": 0,  # plain polling (paced by weft), not long polls
-    }
-    properties = schema.get("properties", {}) if isinstance(schema, dict) else {}
-    inputs = {k: v for k, v in known.items() if not properties or k in properties}
-    return getattr(workflow, "workflow_id", None), inputs
-
-
-def measure_target(target: str, args: argparse.Namespace) -> list[list[str]]:
-    _require_engine()
-    if target == "seed":
-        if not peers.seed_available():
-            raise Skip(f"the seed is not available under {peers.SHARED_SEED}")
-        with SeedServerProcess(polls=args.polls) as server:
-            spec = {
-                "document": str(peers.SEED_DOC),
-                "workflow": peers.WORKFLOW_ID,
-                "inputs": peers.INPUTS,
-                "servers": peers.server_urls(server.base_url),
-                "pace": args.pace,
-            }
-            return _measure_pair(target, spec, args)
-    # civitai
-    document = _civitai_bundle()
-    from weft.civitai.simulator import SimulatorConfig, start_simulator_thread
-
-    handle = start_simulator_thread(SimulatorConfig.fast())
-    try:
-        workflow_id, inputs = _civitai_inputs(document, handle.token)
-        spec = {
-            "document": str(document),
-            "workflow": workflow_id,
-            "inputs": inputs,
-            "servers": {},  # filled per source below
-            "pace": args.pace,
-            "base_url": handle.base_url,
-        }
-        from weft.document import load
-
-        for name, source in load(str(document)).sources.items():
-            # keep each description's base path (e.g. /api/v1), move the host to the simulator
-            servers = source.openapi.servers if source.openapi else []
-            path = urlparse(servers[0].url).path.rstrip("/") if servers else ""
-            spec["servers"][name] = handle.base_url + path
-        return _measure_pair(target, spec, args)
-    finally:
-        handle.stop()
-
-
-def _run_child(spec: dict[str, Any], timeout: float) -> tuple[dict[str, Any], int]:
-    argv = [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec)]
+def _run_child(kind: str, spec: dict[str, Any], timeout: float) -> tuple[dict[str, Any], int]:
+    argv = [sys.executable, str(Path(__file__).resolve()), "--child", kind, json.dumps(spec)]
     m = measure(argv, timeout=timeout, env=dict(os.environ))
     if m.returncode != 0 or m.timed_out:
         tail = (m.stderr.strip() or m.stdout.strip())[-300:]
@@ -192,44 +255,185 @@ def _run_child(spec: dict[str, Any], timeout: float) -> tuple[dict[str, Any], in
     return json.loads(m.stdout.strip().splitlines()[-1]), m.max_rss_kb
 
 
-def _measure_pair(target: str, spec: dict[str, Any], args: argparse.Namespace) -> list[list[str]]:
-    single, rss_one = _run_child({**spec, "runs": 1, "concurrency": 1}, args.timeout)
-    many, rss_many = _run_child(
-        {**spec, "runs": args.runs, "concurrency": args.concurrency}, args.timeout
-    )
-    failed = args.runs - many["statuses"].get("succeeded", 0)
-    steps_per_s = many["executions"] / many["seconds"] if many["seconds"] else 0.0
-    per_run_kb = max(rss_many - rss_one, 0) / max(min(args.runs, args.concurrency), 1)
+def _write_rows(path: Path, runs: int) -> None:
+    """``runs`` rows over the catalog's SD1 and SDXL checkpoints, 64×64, one image each."""
+    from weft.civitai.simulator import DEFAULT_CATALOG
+
+    versions = [
+        e.version_id
+        for e in DEFAULT_CATALOG
+        if e.published and e.model_type == "Checkpoint" and e.air.split(":")[2] in ("sd1", "sdxl")
+    ]
+    with path.open("w") as f:
+        for i in range(runs):
+            row = {
+                "modelVersionId": versions[i % len(versions)],
+                "prompt": f"a lighthouse at dusk, variation {i}",
+                "width": 64,
+                "height": 64,
+                "quantity": 1,
+            }
+            f.write(json.dumps(row) + "\n")
+
+
+def _store_executions(path: Path) -> int:
+    from weft.store import open_store
+
+    store = open_store(path)
+    try:
+        total = 0
+        for summary in store.list_runs(limit=None):
+            run = store.get_run(summary.run_id)
+            if run is not None:
+                total += int(run.to_result().get("executions") or 0)
+        return total
+    finally:
+        store.close()
+
+
+def _check_simulator(sim: SimulatorProcess, runs: int) -> str | None:
+    """Why the simulator's counters disagree with ``runs`` rows run once each, or None."""
+    s = sim.summary
+    if not s:
+        return "the simulator printed no summary"
+    by_ext = s.get("workflowsByExternalId", {})
+    twice = sum(1 for ids in by_ext.values() if len(ids) != 1)
+    charges = sum(s.get("charges", {}).values())
+    if s.get("workflows") != runs or len(by_ext) != runs or twice or charges != runs:
+        return (
+            f"simulator: {s.get('workflows')} workflows, {len(by_ext)} externalIds "
+            f"({twice} with more than one workflow), {charges} charges for {runs} rows"
+        )
+    return None
+
+
+def _civitai_once(
+    kind: str, runs: int, concurrency: int, args: argparse.Namespace
+) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="weft-bench-conc-") as tmp:
+        rows = Path(tmp) / "rows.jsonl"
+        _write_rows(rows, runs)
+        store = Path(tmp) / "runs.db"
+        with SimulatorProcess(args.step_seconds, args.wait_unit) as sim:
+            spec = {
+                "rows": str(rows),
+                "store": str(store),
+                "out": str(Path(tmp) / "out"),
+                "token": SIM_TOKEN,
+                "base_url": sim.base_url,
+                "runs": runs,
+                "concurrency": concurrency,
+            }
+            out, rss = _run_child(kind, spec, args.timeout)
+        out["rss_kb"] = rss
+        out["executions"] = _store_executions(store)
+        out["sim_cpu"] = sim.cpu_seconds
+        out["sim_requests"] = sim.summary.get("requests", 0)
+        problem = _check_simulator(sim, runs)
+        if problem:
+            out["errors"].append(problem)
+            out["sim_problem"] = True
+    return out
+
+
+def _seed_once(runs: int, concurrency: int, args: argparse.Namespace) -> dict[str, Any]:
+    with SeedServerProcess(polls=args.polls) as server:
+        spec = {
+            "document": str(peers.SEED_DOC),
+            "workflow": peers.WORKFLOW_ID,
+            "inputs": peers.INPUTS,
+            "servers": peers.server_urls(server.base_url),
+            "pace": args.pace,
+            "runs": runs,
+            "concurrency": concurrency,
+        }
+        out, rss = _run_child("seed", spec, args.timeout)
+    out["rss_kb"] = rss
+    return out
+
+
+def _once(target: str, runs: int, concurrency: int, args: argparse.Namespace) -> dict[str, Any]:
+    if target == "seed":
+        return _seed_once(runs, concurrency, args)
+    return _civitai_once(target, runs, concurrency, args)
+
+
+def measure_target(target: str, args: argparse.Namespace) -> tuple[list[str], list[str]]:
+    """The target's table row (medians over ``--repeat``) and notes."""
+    _require_engine()
+    if target == "seed" and not peers.seed_available():
+        raise Skip(f"the seed is not available under {peers.SHARED_SEED}")
+    if target != "seed":
+        try:
+            importlib.import_module("weft.batch")
+            importlib.import_module("weft.civitai.simulator")
+        except ImportError as exc:
+            raise Skip(f"weft.batch / weft.civitai.simulator missing ({exc})") from exc
+    in_flight = max(min(args.runs, args.concurrency), 1)
+    reps: list[dict[str, Any]] = []
+    notes: list[str] = []
+    for _ in range(args.repeat):
+        one = _once(target, 1, 1, args)
+        many = _once(target, args.runs, args.concurrency, args)
+        failed = args.runs - many["statuses"].get("succeeded", 0)
+        if many.get("sim_problem"):
+            failed = max(failed, 1)
+        reps.append(
+            {
+                "seconds": many["seconds"],
+                "steps": many["executions"],
+                "steps_s": many["executions"] / many["seconds"] if many["seconds"] else 0.0,
+                "rss_one": one["rss_kb"],
+                "rss_many": many["rss_kb"],
+                "kb_run": max(many["rss_kb"] - one["rss_kb"], 0) / in_flight,
+                "failed": failed,
+                "sim_cpu": many.get("sim_cpu"),
+            }
+        )
+        if many["errors"]:
+            notes.append(f"{target}: first errors: {many['errors']}")
+
+    def med(key: str) -> float:
+        return float(statistics.median(r[key] for r in reps))
+
     row = [
         target,
         str(args.runs),
         str(args.concurrency),
-        str(many["executions"]),
-        f"{many['seconds']:.2f}",
-        f"{steps_per_s:.0f}",
-        f"{rss_one / 1024:.1f}",
-        f"{rss_many / 1024:.1f}",
-        f"{per_run_kb:.1f}",
-        str(failed),
+        f"{med('steps'):.0f}",
+        f"{med('seconds'):.2f}",
+        f"{med('steps_s'):.0f}",
+        f"{med('rss_one') / 1024:.1f}",
+        f"{med('rss_many') / 1024:.1f}",
+        f"{med('kb_run'):.1f}",
+        str(max(r["failed"] for r in reps)),
     ]
-    if many["errors"]:
-        print(f"  {target}: first errors: {many['errors']}", file=sys.stderr)
-    del single
-    return [row]
+    detail = ", ".join(f"{r['steps_s']:.0f} steps/s {r['kb_run']:.1f} KB" for r in reps)
+    if target != "seed":
+        cpu = ", ".join(f"{r['sim_cpu']:.2f}" for r in reps)
+        detail += f"; simulator CPU s: {cpu}"
+    notes.insert(0, f"{target}: repeats: {detail}")
+    return row, notes
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3, help="measurements per target (median)")
     parser.add_argument("--targets", default=",".join(TARGETS))
     parser.add_argument("--polls", type=int, default=10, help="seed target: reads before success")
-    parser.add_argument("--pace", default="0.02", help="loop pacing passed to weft.run_async")
+    parser.add_argument("--pace", default="0.02", help="seed target: loop pacing")
+    parser.add_argument("--step-seconds", type=float, default=0.05,
+                        help="civitai: simulator seconds per running status")  # fmt: skip
+    parser.add_argument("--wait-unit", type=float, default=0.02,
+                        help="civitai: simulator real seconds per `wait` second")  # fmt: skip
     parser.add_argument("--timeout", type=float, default=600.0)
-    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=2, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child is not None:
-        print(json.dumps(asyncio.run(_child(json.loads(args.child)))))
+        kind, spec = args.child
+        print(json.dumps(asyncio.run(CHILDREN[kind](json.loads(spec)))))
         return 0
 
     headers = [
@@ -250,11 +454,14 @@ def main(argv: list[str] | None = None) -> int:
         if target not in TARGETS:
             parser.error(f"unknown target {target!r}")
         try:
-            rows += measure_target(target, args)
+            row, more = measure_target(target, args)
+            rows.append(row)
+            notes += more
         except Skip as exc:
             rows.append([target] + ["—"] * (len(headers) - 1))
             notes.append(f"{target}: skipped ({exc})")
     print(f"Concurrent runs in one process — {time.strftime('%Y-%m-%d %H:%M')}, {machine()}")
+    print(f"medians of {args.repeat} repeats")
     print(table(headers, rows))
     for note in notes:
         print(note)

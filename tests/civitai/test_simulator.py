@@ -333,3 +333,71 @@ def test_thread_starter_serves_sync_callers() -> None:
         assert handle.state.request_log[-1].path == "/api/v1/model-versions/1001"
     finally:
         handle.stop()
+
+
+async def test_cancel_answers_parked_long_polls_at_once_and_frees_them() -> None:
+    import asyncio
+
+    # waits of 100 units x 10 s: only the cancel can answer these polls within the test
+    slow = SimulatorConfig.fast(processing=3600.0, wait_unit=10.0)
+    async with run_simulator(slow) as sim, aiohttp.ClientSession() as http:
+        status, wf = await submit(sim, sdxl_body())
+        assert status == 202
+        url = f"{sim.base_url}{WORKFLOWS}/{wf['id']}"
+        parked = sim.state.workflows[wf["id"]]
+
+        async def long_poll() -> tuple[int, str]:
+            async with http.get(url + "?wait=100", headers=auth(sim.token)) as r:
+                return r.status, (await r.json())["status"]
+
+        polls = [asyncio.ensure_future(long_poll()) for _ in range(3)]
+        while len(parked.waiters) < 3:  # every poll is parked on the workflow
+            await asyncio.sleep(0.01)
+        assert not any(p.done() for p in polls)
+        async with http.put(url, json={"status": "canceled"}, headers=auth(sim.token)) as r:
+            assert r.status == 204
+        answers = await asyncio.wait_for(asyncio.gather(*polls), timeout=60)
+        assert answers == [(200, "canceled")] * 3
+        assert parked.waiters == set()  # nothing left behind by answered polls
+
+
+async def test_long_poll_answers_when_the_workflow_finishes_and_leaves_no_waiter() -> None:
+    # the wait (100 units x 10 s) outlasts the test; the lifecycle (~0.2 s) must end the poll
+    cfg = SimulatorConfig.fast(wait_unit=10.0)
+    async with run_simulator(cfg) as sim:
+        status, wf = await submit(sim, sdxl_body(width=64, height=64), "?wait=100")
+        assert (status, wf["status"]) == (200, "succeeded")
+        assert [i["width"] for i in wf["steps"][0]["output"]["images"]] == [64]
+        assert sim.state.workflows[wf["id"]].waiters == set()
+
+
+def test_ulids_are_crockford_and_time_ordered() -> None:
+    from weft.civitai.simulator.lifecycle import new_ulid
+
+    crockford = set("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+    early, late = new_ulid(1_700_000_000.0), new_ulid(1_700_000_000.5)
+    assert len(early) == len(late) == 26 and set(early + late) <= crockford
+    assert early[:10] < late[:10]  # the first 10 characters are the millisecond time
+    # 1_700_000_000_000 ms in Crockford base32, 10 characters
+    value, digits = 1_700_000_000_000, ""
+    for _ in range(10):
+        digits = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"[value % 32] + digits
+        value //= 32
+    assert early[:10] == digits
+
+
+def test_catalog_serves_the_same_version_body_from_its_cache() -> None:
+    import orjson
+
+    from weft.civitai.simulator.catalog import Catalog
+
+    catalog = Catalog()
+    entry = catalog.published_version(1002)
+    assert entry is not None
+    first = catalog.version_bytes(entry, "http://127.0.0.1:1")
+    assert orjson.loads(first) == catalog.version_json(entry, "http://127.0.0.1:1")
+    assert catalog.version_bytes(entry, "http://127.0.0.1:1") is first
+    other = orjson.loads(catalog.version_bytes(entry, "http://127.0.0.1:2"))
+    assert other["downloadUrl"].startswith("http://127.0.0.1:2/")  # per origin
+    assert catalog.by_air(entry.air) is entry
+    assert catalog.by_air("urn:air:sdxl:checkpoint:civitai:508@1008") is None  # unpublished

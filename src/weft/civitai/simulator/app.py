@@ -6,7 +6,6 @@ One origin serves both APIs: ``/api/v1/...`` (site) and ``/v2/consumer/...`` (or
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import secrets
 import time
@@ -20,7 +19,14 @@ from weft.civitai.simulator.air import parse_air
 from weft.civitai.simulator.blobs import BlobSpec
 from weft.civitai.simulator.config import SimulatorConfig
 from weft.civitai.simulator.images import content_type, render
-from weft.civitai.simulator.lifecycle import SimWorkflow, image_size, iso, new_ulid, workflow_json
+from weft.civitai.simulator.lifecycle import (
+    TERMINAL,
+    SimWorkflow,
+    image_size,
+    iso,
+    new_ulid,
+    workflow_json,
+)
 from weft.civitai.simulator.pricing import image_gen_cost
 from weft.civitai.simulator.state import Account, LogEntry, SimulatorState
 from weft.civitai.simulator.validation import validate_template
@@ -37,6 +43,8 @@ PROBLEM_TYPES = {
     404: ("https://tools.ietf.org/html/rfc9110#section-15.5.5", "Not Found"),
     429: ("https://tools.ietf.org/html/rfc6585#section-4", "Too Many Requests"),
 }  # fmt: skip
+INLINE_RENDER_PIXELS = 128 * 128
+"""Pictures up to this many pixels are rendered on the event loop (well under a millisecond)."""
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -78,7 +86,7 @@ def _state(request: web.Request) -> SimulatorState:
 
 
 def _origin(request: web.Request) -> str:
-    return str(request.url.origin())
+    return f"{request.scheme}://{request.host}"
 
 
 @web.middleware
@@ -130,8 +138,8 @@ async def get_model_version(request: web.Request) -> web.Response:
     entry = state.catalog.published_version(version_id)
     if entry is None:
         return _json({"error": "Model not found"}, 404)
-    body = state.catalog.version_json(entry, _origin(request))
-    return _json(body, headers=_site_headers(request))
+    body = state.catalog.version_bytes(entry, _origin(request))
+    return web.Response(body=body, content_type="application/json", headers=_site_headers(request))
 
 
 async def get_model_version_by_hash(request: web.Request) -> web.Response:
@@ -174,17 +182,14 @@ def _wait_param(request: web.Request) -> int:
 
 async def _respond_after_wait(request: web.Request, wf: SimWorkflow, wait: int) -> web.Response:
     state = _state(request)
-    deadline = time.monotonic() + min(wait, state.config.wait_cap) * state.config.wait_unit
-    while not wf.is_terminal(time.monotonic()):
-        now = time.monotonic()
-        if now >= deadline:
-            break
-        timeout = min(deadline - now, wf.seconds_to_terminal(now)) + 0.001
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wf.changed.wait(), timeout=timeout)
     now = time.monotonic()
-    terminal = wf.is_terminal(now)
-    body = workflow_json(wf, now, _image_urls(request, wf))
+    if wait > 0 and not wf.is_terminal(now):
+        await wf.wait_for_change(now + min(wait, state.config.wait_cap) * state.config.wait_unit)
+        now = time.monotonic()
+    status = wf.status_at(now)[0]
+    terminal = status in TERMINAL
+    urls = _image_urls(request, wf) if status == "succeeded" else None
+    body = workflow_json(wf, now, urls)
     return _json(body, 200 if terminal or (wait == 0 and request.method == "GET") else 202)
 
 
@@ -323,8 +328,7 @@ async def update_workflow(request: web.Request) -> web.Response:
         return problem(400, errors={"status": [f"The value '{body['status']}' is not valid."]})
     now = time.monotonic()
     if body.get("status") == "canceled" and not wf.is_terminal(now):
-        wf.canceled_at = now
-        wf.changed.set()
+        wf.cancel(now)
     if isinstance(body.get("metadata"), dict):
         wf.body["metadata"] = body["metadata"]
     if isinstance(body.get("tags"), list):
@@ -351,7 +355,12 @@ async def query_workflows(request: web.Request) -> web.Response:
     mine.sort(key=lambda w: w.created_wall, reverse=request.query.get("ascending") != "true")
     page = mine[start : start + take]
     now = time.monotonic()
-    items = [workflow_json(wf, now, _image_urls(request, wf)) for wf in page]
+    items = [
+        workflow_json(
+            wf, now, _image_urls(request, wf) if wf.status_at(now)[0] == "succeeded" else None
+        )
+        for wf in page
+    ]
     next_cursor = str(start + take) if start + take < len(mine) else ""
     return _json({"next": next_cursor, "items": items})
 
@@ -381,9 +390,11 @@ async def get_blob_content(request: web.Request) -> web.Response:
         return problem(404, "Blob not found.")
     data = state.image_cache.get(blob_id)
     if data is None:
-        data = await asyncio.to_thread(
-            render, spec.prompt, spec.seed, spec.index, spec.width, spec.height, spec.fmt
-        )
+        args = (spec.prompt, spec.seed, spec.index, spec.width, spec.height, spec.fmt)
+        if spec.width * spec.height <= INLINE_RENDER_PIXELS:
+            data = render(*args)  # a thread hop would cost more than the picture
+        else:
+            data = await asyncio.to_thread(render, *args)
         state.image_cache[blob_id] = data
     return web.Response(body=data, content_type=content_type(spec.fmt),
                         headers={"Cache-Control": "private, max-age=3600"})  # fmt: skip

@@ -13,6 +13,8 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from weft.civitai.simulator.air import build_air
 
 CREATED_AT = "2025-03-14T09:26:53.589Z"
@@ -70,6 +72,8 @@ def _hashes(entry: CatalogEntry) -> dict[str, str]:
 class Catalog:
     def __init__(self, entries: tuple[CatalogEntry, ...] = DEFAULT_CATALOG) -> None:
         self.entries = {e.version_id: e for e in entries}
+        self._by_air: dict[str, CatalogEntry] = {}
+        self._version_bytes: dict[tuple[CatalogEntry, str], bytes] = {}
 
     def published_version(self, version_id: int) -> CatalogEntry | None:
         entry = self.entries.get(version_id)
@@ -83,10 +87,22 @@ class Catalog:
         return None
 
     def by_air(self, air: str) -> CatalogEntry | None:
+        entry = self._by_air.get(air)
+        if entry is not None and self.entries.get(entry.version_id) is entry:
+            return entry
         for entry in self.entries.values():
             if entry.published and entry.air == air:
+                self._by_air[air] = entry
                 return entry
         return None
+
+    def version_bytes(self, entry: CatalogEntry, base_url: str) -> bytes:
+        """:meth:`version_json` serialized, computed once per entry and origin."""
+        key = (entry, base_url)
+        body = self._version_bytes.get(key)
+        if body is None:
+            body = self._version_bytes[key] = orjson.dumps(self.version_json(entry, base_url))
+        return body
 
     def model(self, model_id: int) -> list[CatalogEntry]:
         return [e for e in self.entries.values() if e.model_id == model_id and e.published]

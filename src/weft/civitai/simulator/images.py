@@ -22,12 +22,11 @@ def render(prompt: str, seed: int, index: int, width: int, height: int, fmt: str
     top = tuple(rng.randrange(256) for _ in range(3))
     bottom = tuple(rng.randrange(256) for _ in range(3))
     # a vertical gradient: one column, stretched
-    column = Image.new("RGB", (1, 256))
+    pixels = bytearray()
     for y in range(256):
         t = y / 255
-        column.putpixel(
-            (0, y), tuple(int(a + (b - a) * t) for a, b in zip(top, bottom, strict=True))
-        )
+        pixels += bytes(int(a + (b - a) * t) for a, b in zip(top, bottom, strict=True))
+    column = Image.frombytes("RGB", (1, 256), bytes(pixels))
     image = column.resize((width, height))
     draw = ImageDraw.Draw(image)
     for _ in range(6):

@@ -1,12 +1,15 @@
 """A workflow's timeline: unassigned → preparing → scheduled → processing → terminal.
 
 Status is a pure function of the elapsed time (and a cancel instant), so nothing runs in the
-background: every read computes where the workflow is now.
+background: every read computes where the workflow is now. A ``wait`` long-poll parks a future
+on the workflow (:meth:`SimWorkflow.wait_for_change`): one timer per waiting request, woken at
+its deadline, at the terminal instant or at once by a cancel — no task or loop per waiter.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import time
 from dataclasses import dataclass, field
@@ -18,16 +21,27 @@ TERMINAL = ("succeeded", "failed", "expired", "canceled")
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
+_B32 = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _CROCKFORD.encode())
+
+
 def new_ulid(now: float | None = None) -> str:
+    """A ULID: 48-bit millisecond time and 80 random bits, Crockford base32 (26 characters)."""
     millis = int((time.time() if now is None else now) * 1000)
     value = (millis << 80) | int.from_bytes(os.urandom(10), "big")
-    return "".join(_CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
+    # 130 bits (two leading zero bits, 26 quintets) in RFC 4648 base32, mapped to Crockford's
+    raw = base64.b32encode((value << 6).to_bytes(17, "big"))[:26]
+    return raw.translate(_B32).decode()
 
 
 def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 @dataclass
@@ -44,14 +58,11 @@ class SimWorkflow:
     external_id: str | None = None
     canceled_at: float | None = None  # monotonic
     blob_ids: list[str] = field(default_factory=list)
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    # long-polls parked on this workflow; a cancel wakes them all
+    waiters: set[asyncio.Future[None]] = field(default_factory=set)
+    _phases: tuple[tuple[str, float], ...] = field(init=False, repr=False)
 
-    @property
-    def input(self) -> dict[str, Any]:
-        return dict(self.body["steps"][0].get("input") or {})
-
-    def phases(self) -> list[tuple[str, float]]:
-        """``(status, offset from creation)`` for every status the timeline passes through."""
+    def __post_init__(self) -> None:
         out: list[tuple[str, float]] = []
         offset = 0.0
         names = RUNNING[:3] if self.outcome == "expired" else RUNNING
@@ -59,10 +70,18 @@ class SimWorkflow:
             out.append((name, offset))
             offset += duration
         out.append((self.outcome, offset))
-        return out
+        self._phases = tuple(out)
+
+    @property
+    def input(self) -> dict[str, Any]:
+        return dict(self.body["steps"][0].get("input") or {})
+
+    def phases(self) -> list[tuple[str, float]]:
+        """``(status, offset from creation)`` for every status the timeline passes through."""
+        return list(self._phases)
 
     def terminal_offset(self) -> float:
-        natural = self.phases()[-1][1]
+        natural = self._phases[-1][1]
         if self.canceled_at is not None:
             return min(natural, self.canceled_at - self.created_mono)
         return natural
@@ -72,13 +91,38 @@ class SimWorkflow:
         elapsed = now - self.created_mono
         if self.canceled_at is not None and now >= self.canceled_at:
             cancel_offset = self.canceled_at - self.created_mono
-            if cancel_offset < self.phases()[-1][1]:
+            if cancel_offset < self._phases[-1][1]:
                 return "canceled", cancel_offset
-        current = self.phases()[0]
-        for phase in self.phases():
+        current = self._phases[0]
+        for phase in self._phases:
             if elapsed >= phase[1]:
                 current = phase
+            else:
+                break
         return current
+
+    def cancel(self, now: float) -> None:
+        """Cancel at monotonic ``now``; every parked long-poll answers at once."""
+        self.canceled_at = now
+        for waiter in self.waiters:
+            _wake(waiter)
+
+    async def wait_for_change(self, deadline: float) -> None:
+        """Park until the workflow is terminal, a cancel, or monotonic ``deadline``."""
+        loop = asyncio.get_running_loop()
+        now = time.monotonic()
+        until = min(deadline, now + self.seconds_to_terminal(now))
+        if until <= now:
+            return
+        waiter: asyncio.Future[None] = loop.create_future()
+        # loop.time() is time.monotonic() on every platform asyncio supports
+        timer = loop.call_at(loop.time() + (until - now), _wake, waiter)
+        self.waiters.add(waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self.waiters.discard(waiter)
 
     def is_terminal(self, now: float) -> bool:
         return self.status_at(now)[0] in TERMINAL
@@ -93,7 +137,7 @@ def workflow_json(
     """The ``Workflow`` object as GetWorkflow returns it. ``image_urls``: (url, expiresAt) each."""
     status, since = wf.status_at(now)
     inp = wf.input
-    phases = dict(wf.phases())
+    phases = dict(wf._phases)
     processing_offset = phases.get("processing")
     started = None
     if processing_offset is not None and now - wf.created_mono >= processing_offset:
