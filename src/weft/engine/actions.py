@@ -11,7 +11,10 @@ from weft.expressions.context import EvalContext
 
 def first_success_action(actions: list[ActionPlan], ctx: EvalContext) -> ActionPlan | None:
     for action in actions:
-        if criteria_match(action.criteria, ctx):
+        for c in action.criteria:
+            if not c.evaluate(ctx).passed:
+                break
+        else:
             return action
     return None
 
@@ -46,6 +49,8 @@ def count_retry(retries: MutableMapping[str, int], step_id: str, action: ActionP
 
 
 def reset_retries(retries: MutableMapping[str, int], step_id: str) -> None:
+    if not retries:
+        return
     prefix = f"{step_id}#"
     for key in [k for k in retries if k.startswith(prefix)]:
         del retries[key]

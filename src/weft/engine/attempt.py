@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import time
+from time import perf_counter
 from typing import Any
 
 from weft.engine.interfaces import HttpResponse, TransportError
 from weft.engine.pacing import parse_retry_after
 from weft.engine.plan import StepPlan
 from weft.engine.requests import (
+    BuiltRequest,
     RequestBuildError,
     build_request,
     request_summary,
-    resend_safe,
     server_base,
 )
 from weft.engine.responses import evaluate_outputs, exchange_context, judge
 from weft.engine.result import FAILED, SUCCEEDED, RunEvent, StepResult
 from weft.engine.runbase import Attempt, BoundHit, Outcome, RunnerBase
 from weft.engine.state import Frame
+from weft.openapi.bodies import parse_body
 
 
 class StepRunner(RunnerBase):
@@ -31,7 +32,8 @@ class StepRunner(RunnerBase):
         raise NotImplementedError
 
     async def _attempt(self, frame: Frame, sp: StepPlan) -> Attempt:
-        self._settle()
+        if self._record is not None:
+            self.checkpoint()  # ``_settle``
         sid = sp.step_id
         visits = frame.visits.get(sid, 0)
         if self.executions >= self.max_steps:
@@ -42,62 +44,73 @@ class StepRunner(RunnerBase):
             header = frame.retry_after.get(sid)
             pace = sp.pace or self.pace
             delay = header if header is not None else pace.delay(visits)
+        on_event = self.on_event
+        wf_id = sp.workflow_id
         if delay:
             self._check_deadline(sid, delay)
-            self._emit(
-                RunEvent(
-                    "waiting",
-                    self.run_id,
-                    frame.plan.workflow_id,
-                    sid,
-                    delay=delay,
-                    attempt=visits + 1,
-                    depth=frame.depth,
+            if on_event is not None:
+                on_event(
+                    RunEvent(
+                        "waiting",
+                        self.run_id,
+                        wf_id,
+                        sid,
+                        delay=delay,
+                        attempt=visits + 1,
+                        depth=frame.depth,
+                    )
                 )
-            )
             self._flush_recorder()
             await self.clock.sleep(delay)
-        self._check_deadline(sid, 0.0)
+        if self.deadline is not None:
+            self._check_deadline(sid, 0.0)
         self.executions += 1
         frame.visits[sid] = visits + 1
-        key = (frame.plan.workflow_id, sid)
+        key = (wf_id, sid)
         sr = self.step_results.get(key)
         if sr is None:
-            sr = self.step_results[key] = StepResult(sid, frame.plan.workflow_id)
+            sr = self.step_results[key] = StepResult(sid, wf_id)
         sr.attempts += 1
         attempt_no = sr.attempts
-        wf_id = frame.plan.workflow_id
-        self._emit(RunEvent("step_started", self.run_id, wf_id, sid, attempt_no, depth=frame.depth))
-        t0 = time.perf_counter()
+        if on_event is not None:
+            depth = frame.depth
+            on_event(RunEvent("step_started", self.run_id, wf_id, sid, attempt_no, depth=depth))
+        t0 = perf_counter()
+        summary = None
         if sp.kind == "workflow":
             result = await self._workflow_step(frame, sp)
-            summary = None
         else:
             result, summary = await self._operation_step(frame, sp, attempt_no)
         ctx = result.ctx
-        if result.success:
+        success = result.success
+        if success:
             outputs, errors = evaluate_outputs(sp.outputs, ctx, sp.step.outputs)
             frame.step_outputs[sid] = outputs
             sr.output_errors = errors
             sr.outputs = self.secrets.mask(outputs)
+            sr.status = SUCCEEDED
+            sr.reason = None
+        else:
+            sr.status = FAILED
+            sr.reason = result.reason
         frame.last_ctx = ctx
-        elapsed = time.perf_counter() - t0
-        code = ctx.status_code if isinstance(ctx.status_code, int) else None
+        elapsed = perf_counter() - t0
+        code = ctx.status_code
+        if type(code) is not int:
+            code = code if isinstance(code, int) else None
         sr.status_codes.append(code)
         sr.duration += elapsed
         sr.last_duration = elapsed
-        sr.status = SUCCEEDED if result.success else FAILED
-        sr.reason = None if result.success else result.reason
         if self.recording:
             record: dict[str, Any] = {
                 "stepId": sid,
                 "workflowId": wf_id,
                 "attempt": attempt_no,
                 "statusCode": code,
-                "success": result.success,
+                "success": success,
                 "duration": elapsed,
                 "reason": result.reason,
-                "outputs": sr.outputs if result.success else {},
+                "outputs": sr.outputs if success else {},
             }
             if summary is not None:
                 record["request"] = summary
@@ -105,88 +118,133 @@ class StepRunner(RunnerBase):
             # crash never finds the step done but its successor unknown (see FlowRunner)
             self._settle()  # a nested workflow's last record, if its frame ended without one
             self.in_flight = None
-            self._record = (f"{wf_id}/{sid}", attempt_no, record)
-        self._emit(
-            RunEvent(
-                "step_finished",
-                self.run_id,
-                wf_id,
-                sid,
-                attempt_no,
-                code,
-                result.success,
-                elapsed,
-                sr.outputs if result.success else None,
-                result.reason,
-                depth=frame.depth,
+            self._record = (sp.key, attempt_no, record)
+        if on_event is not None:
+            on_event(
+                RunEvent(
+                    "step_finished",
+                    self.run_id,
+                    wf_id,
+                    sid,
+                    attempt_no,
+                    code,
+                    success,
+                    elapsed,
+                    sr.outputs if success else None,
+                    result.reason,
+                    depth=frame.depth,
+                )
             )
-        )
         return result
 
     async def _operation_step(
         self, frame: Frame, sp: StepPlan, attempt_no: int
     ) -> tuple[Attempt, dict[str, Any] | None]:
-        base_ctx = self._context(frame)
+        # one context for the attempt: parameters evaluate against it before the request
+        # fields are set, criteria and outputs after (``exchange_context`` in place)
+        ctx = self._context(frame)
         try:
-            base = server_base(sp, self.servers, self._source_urls)
-            built = build_request(sp, base_ctx, base, self.secrets)
+            built = build_request(sp, ctx, self._base_url(sp), self.secrets, self._added_secrets)
         except RequestBuildError as exc:
-            return Attempt(False, base_ctx, f"request not built: {exc}"), None
-        summary = request_summary(built, self.secrets)
-        if self.recording and not resend_safe(built.request.method, built):
-            # write-ahead only where the outcome matters: a crash before the response is
-            # recorded leaves this request's outcome unknown. A resend-safe request needs none:
-            # resume simply sends it again.
-            self.in_flight = {
-                "stepId": sp.step_id,
-                "workflowId": frame.plan.workflow_id,
-                "attempt": attempt_no,
-                "resendSafe": False,
-                "request": summary,
-            }
-            self.recorder.request_sending(
-                self.run_id,
-                step_key=f"{frame.plan.workflow_id}/{sp.step_id}",
-                attempt=attempt_no,
-                summary=summary,
-                resend_safe=False,
-                state=self.snapshot(),
-            )
+            return Attempt(False, ctx, f"request not built: {exc}"), None
+        request = built.request
+        summary = None
+        if self.recording:
+            summary = self._summary(sp, built)
+            if not sp.idempotent and built.idempotency_key is None:
+                # write-ahead only where the outcome matters: a crash before the response is
+                # recorded leaves this request's outcome unknown. A resend-safe request needs
+                # none: resume simply sends it again.
+                self.in_flight = {
+                    "stepId": sp.step_id,
+                    "workflowId": sp.workflow_id,
+                    "attempt": attempt_no,
+                    "resendSafe": False,
+                    "request": summary,
+                }
+                self.recorder.request_sending(
+                    self.run_id,
+                    step_key=sp.key,
+                    attempt=attempt_no,
+                    summary=summary,
+                    resend_safe=False,
+                    state=self.snapshot(),
+                )
         response: HttpResponse | None = None
         reason = None
+        limit = sp.timeout
         try:
-            limit = sp.timeout
             if self.deadline is not None:
                 remaining = max(self.deadline - self.clock.monotonic(), 0.001)
                 limit = remaining if limit is None else min(limit, remaining)
             if limit is None:
-                response = await self.transport.send(built.request)
+                response = await self.transport.send(request)
             else:
                 async with asyncio.timeout(limit):
-                    response = await self.transport.send(built.request)
+                    response = await self.transport.send(request)
         except TransportError as exc:
             reason = f"no response: {exc.reason}"
         except TimeoutError:
             reason = f"no response within {limit:g} s"
-        ctx = exchange_context(
-            built,
-            response,
-            inputs=frame.inputs,
-            steps=frame.step_outputs,
-            workflows=self.workflows,
-            sources=self._sources,
-            components=self._components,
-        )
+        ctx.url = request.url
+        ctx.method = request.method
+        ctx.request_headers = built.headers
+        ctx.request_query = built.query
+        ctx.request_path = built.path
+        ctx.request_body = built.body
         if response is None:
             frame.retry_after.pop(sp.step_id, None)
             return Attempt(False, ctx, reason), summary
-        ra = parse_retry_after(response.headers.get("retry-after"), self.clock.time())
+        headers = response.headers
+        ctx.status_code = response.status
+        ctx.response_headers = headers
+        ctx.response_body = parse_body(response.body, headers.get("content-type"))
+        retry_after = headers.get("retry-after")
+        ra = None if retry_after is None else parse_retry_after(retry_after, self.clock.time())
         if ra is None:
             frame.retry_after.pop(sp.step_id, None)
         else:
             frame.retry_after[sp.step_id] = ra
         ok, why = judge(sp.criteria, ctx)
         return Attempt(ok, ctx, None if ok else f"status {response.status}: {why}"), summary
+
+    def _base_url(self, sp: StepPlan) -> str:
+        """``server_base`` of the step, worked out once per run."""
+        hit = self._bases.get(id(sp))
+        if hit is not None and hit[0] is sp:
+            return hit[1]
+        base = server_base(sp, self.servers, self._source_urls)
+        self._bases[id(sp)] = (sp, base)
+        return base
+
+    def _summary(self, sp: StepPlan, built: BuiltRequest) -> dict[str, Any]:
+        """``request_summary``, reused while the step sends the same request (a poll) and the
+        known secrets stay the same (they only ever grow)."""
+        req = built.request
+        version = len(self.secrets._values)
+        body_len = None if req.body is None else len(req.body)
+        hit = self._summaries.get(id(sp))
+        if (
+            hit is not None
+            and hit[0] is sp
+            and hit[1] == req.url
+            and hit[2] == req.headers
+            and hit[3] == body_len
+            and hit[4] == built.idempotency_key
+            and hit[5] == version
+        ):
+            return hit[6]
+        summary = request_summary(built, self.secrets)
+        self._summaries[id(sp)] = (
+            sp,
+            req.url,
+            list(req.headers),
+            body_len,
+            built.idempotency_key,
+            version,
+            summary,
+        )
+        return summary
 
     async def _workflow_step(self, frame: Frame, sp: StepPlan) -> Attempt:
         base_ctx = self._context(frame)

@@ -25,7 +25,12 @@ from weft.expressions import (
     parse_expression,
 )
 from weft.openapi.bodies import is_json, media_type
-from weft.openapi.serialize import default_explode, default_style
+from weft.openapi.serialize import (
+    compile_path,
+    default_explode,
+    default_style,
+    path_variables,
+)
 from weft.secrets import inputs_referenced, is_sensitive_header, password_inputs
 
 if TYPE_CHECKING:
@@ -33,6 +38,7 @@ if TYPE_CHECKING:
     from weft.openapi.description import Operation
 
 _WHOLE_TEMPLATE = re.compile(r"^\{(\$[^{}]+)\}$")
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
 
 
 class InvalidOutput(CompiledValue):
@@ -59,6 +65,12 @@ class ParamPlan:
     explode: bool = False
     allow_reserved: bool = False
     content_type: str | None = None
+    sensitive: bool = False  # a header or cookie whose values are secrets (precomputed)
+    lower: str = ""  # the name lower-cased (header view key)
+
+    def __post_init__(self) -> None:
+        self.lower = self.name.lower()
+        self.sensitive = is_sensitive_header(self.name)
 
 
 @dataclass(slots=True)
@@ -105,10 +117,22 @@ class StepPlan:
     depends_on: list[str] = field(default_factory=list)
     timeout: float | None = None
     follow_redirects: bool = True
+    # precomputed for the hot path (see ``__post_init__``)
+    key: str = ""  # "<workflowId>/<stepId>": the recorder's step key
+    workflow_id: str = ""
+    step_id: str = ""
+    path_parts: tuple[str, ...] = ()  # the operation path, see ``compile_path``
+    path_vars: tuple[str, ...] = ()  # its {variables}, as ``path_variables``
+    idempotent: bool = False  # the operation's method is idempotent (resend-safe by itself)
 
-    @property
-    def step_id(self) -> str:
-        return self.step.step_id
+    def __post_init__(self) -> None:
+        self.step_id = self.step.step_id
+        self.key = f"{self.workflow_id}/{self.step_id}"
+        op = self.operation
+        if op is not None:
+            self.path_parts = compile_path(op.path)
+            self.path_vars = tuple(path_variables(op.path))
+            self.idempotent = op.method.upper() in IDEMPOTENT_METHODS
 
 
 @dataclass(slots=True)
@@ -208,7 +232,10 @@ class _Compiler:
         wf_params = [self.parameter(p) for p in wf.parameters]
         wf_success = [self.action(a, True) for a in wf.success_actions]
         wf_failure = [self.action(a, False) for a in wf.failure_actions]
-        steps = [self.step(s, i, wf_params, wf_success, wf_failure) for i, s in enumerate(wf.steps)]
+        steps = [
+            self.step(s, i, wf_params, wf_success, wf_failure, wf.workflow_id)
+            for i, s in enumerate(wf.steps)
+        ]
         secret_inputs = password_inputs(wf.inputs)
         for s in [*wf.steps]:
             for p in [*wf_params, *(self.parameter(x) for x in s.parameters)]:
@@ -236,6 +263,7 @@ class _Compiler:
         wf_params: list[m.Parameter],
         wf_success: list[Any],
         wf_failure: list[Any],
+        workflow_id: str = "",
     ) -> StepPlan:
         operation = None
         kind = "operation"
@@ -285,6 +313,7 @@ class _Compiler:
             depends_on=list(s.depends_on),
             timeout=timeout,
             follow_redirects=not _declares_redirect(operation),
+            workflow_id=workflow_id,
         )
 
     def op_param(self, p: m.Parameter, op: Operation) -> ParamPlan:
@@ -457,6 +486,7 @@ def _resolves(raw: Any, pointer: str) -> bool:
 
 
 __all__ = [
+    "IDEMPOTENT_METHODS",
     "ActionPlan",
     "BodyPlan",
     "InvalidOutput",

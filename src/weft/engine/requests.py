@@ -9,21 +9,18 @@ from typing import Any
 from urllib.parse import urljoin
 
 from weft.engine.interfaces import HttpRequest
-from weft.engine.plan import StepPlan
+from weft.engine.plan import IDEMPOTENT_METHODS, StepPlan
 from weft.expressions.context import ABSENT, EvalContext
 from weft.openapi.bodies import BodyError, encode_body, replace_xpath, set_pointer
 from weft.openapi.serialize import (
-    expand_path,
-    path_variables,
+    expand_parts,
     serialize_content,
     serialize_cookie,
     serialize_header,
     serialize_path,
     serialize_query,
 )
-from weft.secrets import SecretSet, is_sensitive_header
-
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
+from weft.secrets import SecretSet
 
 
 class RequestBuildError(Exception):
@@ -62,7 +59,15 @@ def server_base(plan: StepPlan, servers: Mapping[str, str], source_urls: Mapping
     return url.rstrip("/")
 
 
-def build_request(plan: StepPlan, ctx: EvalContext, base: str, secrets: SecretSet) -> BuiltRequest:
+def build_request(
+    plan: StepPlan,
+    ctx: EvalContext,
+    base: str,
+    secrets: SecretSet,
+    added: set[str] | None = None,
+) -> BuiltRequest:
+    """The request of an operation step. ``added``, when given, remembers the header and cookie
+    values already given to ``secrets`` (adding one again would change nothing)."""
     op = plan.operation
     assert op is not None
     path_values: dict[str, str] = {}
@@ -83,18 +88,20 @@ def build_request(plan: StepPlan, ctx: EvalContext, base: str, secrets: SecretSe
         loc = p.location
         if p.content_type is not None:
             value = serialize_content(value, p.content_type)
-        if loc == "path":
+        if loc == "header":
+            text = serialize_header(value, p.explode)
+            if p.sensitive and (added is None or text not in added):
+                secrets.add_header_value(text)
+                if added is not None:
+                    added.add(text)
+            headers.append((p.name, text))
+            header_view[p.lower] = text
+        elif loc == "path":
             path_raw[p.name] = value
             path_values[p.name] = serialize_path(p.name, value, p.style, p.explode)
         elif loc == "query":
             query_raw[p.name] = value
             query_parts.extend(serialize_query(p.name, value, p.style, p.explode, p.allow_reserved))
-        elif loc == "header":
-            text = serialize_header(value, p.explode)
-            if is_sensitive_header(p.name):
-                secrets.add_header_value(text)
-            headers.append((p.name, text))
-            header_view[p.name.lower()] = text
         elif loc == "cookie":
             pairs = serialize_cookie(p.name, value, p.explode)
             for pair in pairs:
@@ -107,14 +114,15 @@ def build_request(plan: StepPlan, ctx: EvalContext, base: str, secrets: SecretSe
         cookie_header = "; ".join(cookies)
         headers.append(("Cookie", cookie_header))
         header_view["cookie"] = cookie_header
-    missing = [v for v in path_variables(op.path) if v not in path_values]
-    if missing:
-        given = [p.name for p in plan.params if p.location == "path"]
-        also = f" (the step's path parameters: {', '.join(given)})" if given else ""
-        raise RequestBuildError(
-            f"path parameter {', '.join(map(repr, missing))} of {op.path} has no value{also}"
-        )
-    url = base + expand_path(op.path, path_values)
+    for var in plan.path_vars:
+        if var not in path_values:
+            missing = [v for v in plan.path_vars if v not in path_values]
+            given = [p.name for p in plan.params if p.location == "path"]
+            also = f" (the step's path parameters: {', '.join(given)})" if given else ""
+            raise RequestBuildError(
+                f"path parameter {', '.join(map(repr, missing))} of {op.path} has no value{also}"
+            )
+    url = base + expand_parts(plan.path_parts, path_values)
     if query_parts:
         url += ("&" if "?" in url else "?") + "&".join(query_parts)
     body_bytes: bytes | None = None

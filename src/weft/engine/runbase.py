@@ -14,16 +14,17 @@ from typing import TYPE_CHECKING, Any
 from weft.engine.interfaces import Clock, NullRecorder, RunRecorder, Transport
 from weft.engine.pacing import DEFAULT_PACE, Pace
 from weft.engine.plan import WorkflowPlan
-from weft.engine.responses import evaluate_outputs, exchange_context
+from weft.engine.responses import evaluate_outputs
 from weft.engine.result import RunError, RunEvent, StepResult
 from weft.engine.state import SNAPSHOT_VERSION, Frame, frame_to_dict
-from weft.expressions.context import EvalContext
+from weft.expressions.context import ABSENT, EvalContext
 from weft.secrets import SecretSet
 
 if TYPE_CHECKING:
     from weft.document import LoadedDocument
 
 EventCallback = Callable[[RunEvent], Any]
+_EMPTY: Mapping[str, Any] = {}  # never written to
 
 
 class BoundHit(Exception):
@@ -75,7 +76,7 @@ class RunnerBase:
         # the last attempt's (step_key, attempt, record), until the engine knows where control
         # goes next: then it is recorded together with that state (see ``checkpoint``)
         self._record: tuple[str, int, dict[str, Any]] | None = None
-        self._step_dicts: dict[int, tuple[StepResult, tuple[Any, ...], dict[str, Any]]] = {}
+        self._step_dicts: dict[int, tuple[StepResult, int, float, str, dict[str, Any]]] = {}
         self.servers = dict(servers or {})
         self.strict = strict
         self.max_steps = max_steps
@@ -103,16 +104,34 @@ class RunnerBase:
         comps = raw.get("components")
         self._components: dict[str, Any] = comps if isinstance(comps, dict) else {}
         self._source_urls = {name: s.url for name, s in loaded.sources.items()}
+        # per-run caches of the hot path, keyed by id(StepPlan) (the plan is kept with the key)
+        self._bases: dict[int, tuple[Any, str]] = {}
+        self._summaries: dict[int, tuple[Any, ...]] = {}
+        self._added_secrets: set[str] = set()  # header values already given to ``secrets``
+        self._options: tuple[Pace, dict[str, Any]] | None = None
 
     def _context(self, frame: Frame) -> EvalContext:
-        return exchange_context(
-            None,
-            None,
-            inputs=frame.inputs,
-            steps=frame.step_outputs,
-            workflows=self.workflows,
-            sources=self._sources,
-            components=self._components,
+        """``exchange_context(None, None, …)`` of the frame: no request, no response yet."""
+        # every field given: the dataclass calls no default factories
+        return EvalContext(
+            ABSENT,
+            ABSENT,
+            ABSENT,
+            _EMPTY,
+            _EMPTY,
+            _EMPTY,
+            ABSENT,
+            _EMPTY,
+            ABSENT,
+            frame.inputs,
+            _EMPTY,
+            frame.step_outputs,
+            self.workflows,
+            self._sources,
+            self._components,
+            _EMPTY,
+            ABSENT,
+            ABSENT,
         )
 
     # -- bounds, outputs, records -------------------------------------------------------------
@@ -139,34 +158,61 @@ class RunnerBase:
             "v": SNAPSHOT_VERSION,
             "seq": self._seq,
             "runId": self.run_id,
-            "options": {
-                "servers": self.servers,
-                "strict": self.strict,
-                "maxSteps": self.max_steps,
-                "timeout": self.timeout,
-                "pace": self.pace.spec(),
-            },
+            "options": self._snapshot_options(),
             "workflowId": self.workflow_id,
             "document": self.loaded.document.uri,
             "documentHash": self.loaded.document.content_hash,
             "executions": self.executions,
             "elapsed": elapsed,
             "frames": [frame_to_dict(f, self.secrets, self.secret_by_value) for f in self.stack],
-            "workflows": self.secrets.mask(self.workflows),
-            "steps": [self._step_dict(s) for s in self.step_results.values()],
+            "workflows": self.secrets.mask(self.workflows) if self.workflows else {},
+            "steps": self._steps_dicts(),
             "inFlight": self.in_flight,
         }
 
-    def _step_dict(self, sr: StepResult) -> dict[str, Any]:
-        """``sr.to_dict()``, reused while the step has not run again (every change to a step's
-        result comes with a new attempt count or a longer duration)."""
-        key = (sr.attempts, sr.duration, sr.status)
-        hit = self._step_dicts.get(id(sr))
-        if hit is not None and hit[0] is sr and hit[1] == key:
-            return hit[2]
-        d = sr.to_dict()
-        self._step_dicts[id(sr)] = (sr, key, d)
-        return d
+    def _snapshot_options(self) -> dict[str, Any]:
+        """The run's options as snapshots hold them, rebuilt only when one changes."""
+        cached = self._options
+        if (
+            cached is not None
+            and cached[0] is self.pace
+            and cached[1]["servers"] == self.servers
+            and cached[1]["strict"] == self.strict
+            and cached[1]["maxSteps"] == self.max_steps
+            and cached[1]["timeout"] == self.timeout
+        ):
+            return cached[1]
+        options = {
+            "servers": dict(self.servers),
+            "strict": self.strict,
+            "maxSteps": self.max_steps,
+            "timeout": self.timeout,
+            "pace": self.pace.spec(),
+        }
+        self._options = (self.pace, options)
+        return options
+
+    def _steps_dicts(self) -> list[dict[str, Any]]:
+        """``[sr.to_dict() …]`` of every step result, each reused while that step has not run
+        again (every change to a step's result comes with a new attempt count or a longer
+        duration)."""
+        out = []
+        cache = self._step_dicts
+        for sr in self.step_results.values():
+            hit = cache.get(id(sr))
+            if (
+                hit is not None
+                and hit[0] is sr
+                and hit[1] == sr.attempts
+                and hit[2] == sr.duration
+                and hit[3] == sr.status
+            ):
+                out.append(hit[4])
+            else:
+                d = sr.to_dict()
+                cache[id(sr)] = (sr, sr.attempts, sr.duration, sr.status, d)
+                out.append(d)
+        return out
 
     def checkpoint(self) -> None:
         """Record the current state, with the last attempt's record if it is still unrecorded."""

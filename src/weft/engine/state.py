@@ -21,6 +21,7 @@ from weft.expressions.context import ABSENT, EvalContext
 from weft.secrets import MASK, SecretSet, is_placeholder, placeholder
 
 SNAPSHOT_VERSION = 1
+_NO_KEY: Any = object()
 
 
 @dataclass(slots=True)
@@ -43,15 +44,26 @@ class Frame:
     masked: dict[str, tuple[Any, Any, Any]] = field(default_factory=dict, repr=False, compare=False)
 
 
-def _mask_value(value: Any, secrets: SecretSet, by_value: Mapping[str, str], name: str) -> Any:
+_PLAIN = frozenset({int, float, bool, type(None)})  # never masked, never containers
+
+
+def _mask_value(
+    value: Any, secrets: SecretSet, by_value: Mapping[str, str], name: str, key: Any = _NO_KEY
+) -> Any:
+    """A copy of ``value`` with secrets replaced by placeholders. The value's name (for a
+    placeholder) is ``name``, or ``name.key`` when ``key`` is given: built only when needed."""
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, str):
         if value in by_value:
             return placeholder(by_value[value])
         if secrets.is_secret(value):
-            return placeholder(name)
+            return placeholder(name if key is _NO_KEY else f"{name}.{key}")
         return value
-    if isinstance(value, Mapping):
-        return {k: _mask_value(v, secrets, by_value, f"{name}.{k}") for k, v in value.items()}
+    if key is not _NO_KEY:
+        name = f"{name}.{key}"
+    if type(value) is dict or isinstance(value, Mapping):
+        return {k: _mask_value(v, secrets, by_value, name, k) for k, v in value.items()}
     if isinstance(value, list):
         return [_mask_value(v, secrets, by_value, f"{name}[{i}]") for i, v in enumerate(value)]
     if isinstance(value, bytes):
@@ -71,9 +83,9 @@ def _mask_inputs(frame: Frame, secrets: SecretSet, secret_inputs: Mapping[str, s
     return inputs
 
 
-def _secrets_version(secrets: SecretSet, secret_inputs: Mapping[str, str]) -> tuple[int, int]:
+def _secrets_version(secrets: SecretSet, secret_inputs: Mapping[str, str]) -> int:
     # both only ever grow: their sizes tell whether a masked copy may be stale
-    return len(getattr(secrets, "_values", ())), len(secret_inputs)
+    return len(getattr(secrets, "_values", ())) * 1_000_003 + len(secret_inputs)
 
 
 def frame_to_dict(frame: Frame, secrets: SecretSet, secret_inputs: Mapping[str, str]) -> dict:

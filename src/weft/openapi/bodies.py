@@ -22,10 +22,18 @@ class BodyError(ValueError):
     """A payload that cannot be encoded or a replacement that cannot be applied."""
 
 
+_MEDIA_TYPES: dict[str, str] = {}  # content type -> media type (responses repeat a few)
+
+
 def media_type(content_type: str | None) -> str:
     if not content_type:
         return ""
-    return content_type.split(";", 1)[0].strip().lower()
+    mt = _MEDIA_TYPES.get(content_type)
+    if mt is None:
+        if len(_MEDIA_TYPES) >= 256:
+            _MEDIA_TYPES.clear()
+        mt = _MEDIA_TYPES[content_type] = content_type.split(";", 1)[0].strip().lower()
+    return mt
 
 
 def is_json(mt: str) -> bool:

@@ -50,8 +50,22 @@ def to_text(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+_PCT_CACHE: dict[Any, str] = {}  # str/int -> pct(value): loops send the same values again
+_PCT_CACHE_MAX = 2048
+
+
 def pct(value: Any, *, allow_reserved: bool = False) -> str:
-    return quote(to_text(value), safe=_RESERVED_SAFE if allow_reserved else _UNRESERVED_SAFE)
+    if allow_reserved:
+        return quote(to_text(value), safe=_RESERVED_SAFE)
+    kind = type(value)
+    if kind is str or kind is int:
+        hit = _PCT_CACHE.get(value)
+        if hit is None:
+            if len(_PCT_CACHE) >= _PCT_CACHE_MAX:
+                _PCT_CACHE.clear()
+            hit = _PCT_CACHE[value] = quote(to_text(value), safe=_UNRESERVED_SAFE)
+        return hit
+    return quote(to_text(value), safe=_UNRESERVED_SAFE)
 
 
 def _items(value: Mapping[str, Any]) -> list[tuple[str, Any]]:
@@ -85,6 +99,9 @@ def serialize_path(name: str, value: Any, style: str = "simple", explode: bool =
         text = to_text(value)
         return f";{pct(name)}" + (f"={pct(text)}" if text else "")
     # simple
+    kind = type(value)
+    if kind is str or kind is int:  # the common case first (neither mapping nor list)
+        return pct(value)
     if isinstance(value, Mapping):
         if explode:
             return ",".join(f"{pct(k)}={pct(v)}" for k, v in _items(value))
@@ -146,7 +163,9 @@ def serialize_query(
 
 def serialize_header(value: Any, explode: bool = False) -> str:
     """A header value (style ``simple``); not percent-encoded, control characters removed."""
-    if isinstance(value, Mapping):
+    if type(value) is str:  # the common case first (a str is neither mapping nor list)
+        text = value
+    elif isinstance(value, Mapping):
         if explode:
             text = ",".join(f"{k}={to_text(v)}" for k, v in _items(value))
         else:
@@ -183,31 +202,58 @@ def path_variables(template: str) -> list[str]:
     return re.findall(r"\{([^{}]+)\}", template)
 
 
-def expand_path(template: str, values: Mapping[str, str]) -> str:
-    """Replace ``{name}`` in a path template with already-serialized values."""
-    if "{" not in template:
-        return template
+def compile_path(template: str) -> tuple[str, ...]:
+    """A path template split for :func:`expand_parts`: literal text at even positions, the
+    ``{name}`` variable names at odd ones (an unterminated ``{`` stays literal)."""
     out: list[str] = []
+    literal = ""
     i = 0
     while i < len(template):
         start = template.find("{", i)
         if start < 0:
-            out.append(template[i:])
+            literal += template[i:]
             break
         end = template.find("}", start)
         if end < 0:
-            out.append(template[i:])
+            literal += template[i:]
             break
-        out.append(template[i:start])
-        name = template[start + 1 : end]
-        out.append(values.get(name, template[start : end + 1]))
+        out.append(literal + template[i:start])
+        out.append(template[start + 1 : end])
+        literal = ""
         i = end + 1
+    out.append(literal)
+    return tuple(out)
+
+
+def expand_parts(parts: tuple[str, ...], values: Mapping[str, str]) -> str:
+    """:func:`expand_path` on a template compiled by :func:`compile_path`."""
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 3:  # one variable: the common case
+        name = parts[1]
+        value = values.get(name)
+        return parts[0] + ("{" + name + "}" if value is None else value) + parts[2]
+    out = [parts[0]]
+    for i in range(1, len(parts), 2):
+        name = parts[i]
+        value = values.get(name)
+        out.append("{" + name + "}" if value is None else value)
+        out.append(parts[i + 1])
     return "".join(out)
 
 
+def expand_path(template: str, values: Mapping[str, str]) -> str:
+    """Replace ``{name}`` in a path template with already-serialized values."""
+    if "{" not in template:
+        return template
+    return expand_parts(compile_path(template), values)
+
+
 __all__ = [
+    "compile_path",
     "default_explode",
     "default_style",
+    "expand_parts",
     "expand_path",
     "path_variables",
     "pct",

@@ -27,7 +27,17 @@ def _default(value: Any) -> Any:
 
 def dump(value: Any) -> bytes:
     """``value`` as JSON bytes, not yet scrubbed (see :func:`clean`)."""
-    return orjson.dumps(value, default=_default, option=_JSON_OPTS)
+    try:
+        # without OPT_NON_STR_KEYS orjson is about twice as fast; the same bytes when every
+        # key is a str, and an error (then the option) when one is not
+        return orjson.dumps(value, default=_default)
+    except orjson.JSONEncodeError:
+        return orjson.dumps(value, default=_default, option=_JSON_OPTS)
+
+
+def dump_mapping(value: Any) -> bytes:
+    """:func:`dump` of a mapping (a plain ``dict`` is not copied first)."""
+    return dump(value if type(value) is dict else dict(value))
 
 
 def clean(data: bytes) -> str:

@@ -46,7 +46,7 @@ from typing import Any, TypeVar
 
 from weft.store import buffer as B
 from weft.store import errors as E
-from weft.store.codec import dump, to_json
+from weft.store.codec import dump_mapping, to_json
 from weft.store.queries import list_sql, read_run, summaries
 from weft.store.records import TERMINAL_STATUSES, RunSummary, StoredRun
 
@@ -332,7 +332,7 @@ class RunStore:
 
         Committed before returning when the request is not resend-safe (or ``strict``).
         """
-        summary_raw, state_raw = dump(dict(summary)), dump(dict(state))
+        summary_raw, state_raw = dump_mapping(summary), dump_mapping(state)
         now = time.time()
         with self._lock:
             if self._coalescing and resend_safe:
@@ -366,8 +366,8 @@ class RunStore:
         Keeps the first and the last few attempts per step_key. Committed before returning when
         it answers a stored write-ahead (an unsafe request's, or ``strict``); else buffered.
         """
-        record_raw = dump(dict(record))
-        state_raw = None if state is None else dump(dict(state))
+        record_raw = dump_mapping(record)
+        state_raw = None if state is None else dump_mapping(state)
         now = time.time()
         with self._lock:
             if self._coalescing and self._wrote_ahead.get(run_id) != (step_key, attempt):
@@ -407,7 +407,7 @@ class RunStore:
 
     def checkpoint(self, run_id: str, *, state: Mapping[str, Any]) -> None:
         """Replace the run's state snapshot (buffered under ``normal``)."""
-        state_raw = dump(dict(state))
+        state_raw = dump_mapping(state)
         now = time.time()
         with self._lock:
             if self._coalescing:

@@ -1,0 +1,190 @@
+"""What the per-step fast paths reuse is still right: request summaries, snapshots, progress."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+import orjson
+
+from tests.conftest import shared_path
+from tests.engine.helpers import MemoryRecorder
+from weft.api import run_async
+from weft.clock import ManualClock
+from weft.document import load
+from weft.engine.interfaces import HttpRequest, NullRecorder
+from weft.engine.pacing import parse_pace
+from weft.engine.plan import StepPlan
+from weft.engine.progress import FLUSH_INTERVAL, ProgressPrinter
+from weft.engine.requests import BuiltRequest
+from weft.engine.result import RunEvent
+from weft.engine.runner import Runner, select_plan
+from weft.engine.state import Frame, frame_to_dict
+from weft.secrets import SecretSet, placeholder
+from weft.store.codec import dump
+from weft.testing.seed_server import SeedServerConfig, seed_server
+
+SEED = ("seed", "arazzo", "civitai-model-version-to-generation-workflow.yml")
+TOKEN = "tok-hot-path-5521"
+INPUTS = {"apiKey": TOKEN, "modelVersionId": 42, "engine": "sdxl", "prompt": "a heron"}
+
+
+def _runner() -> tuple[Runner, StepPlan]:
+    loaded = load(str(shared_path(*SEED)))
+    runner = Runner(loaded, transport=None, clock=ManualClock(), recorder=NullRecorder())  # type: ignore[arg-type]
+    plan = select_plan(loaded, None)
+    return runner, plan.steps[2]
+
+
+def _built(url: str, auth: str) -> BuiltRequest:
+    request = HttpRequest("GET", url, [("Authorization", auth), ("X-Trace", "t-123456")])
+    return BuiltRequest(request, {}, {}, {}, None)
+
+
+async def test_every_poll_record_carries_its_request_with_secrets_masked() -> None:
+    recorder = MemoryRecorder()
+    async with seed_server(SeedServerConfig(polls_before_terminal=4, expected_token=TOKEN)) as srv:
+        result = await run_async(
+            shared_path(*SEED),
+            inputs=INPUTS,
+            servers={
+                "civitaiSiteApi": srv.base_url + "/api/v1",
+                "civitaiOrchestrationApi": srv.base_url,
+            },
+            pace="off",
+            recorder=recorder,
+        )
+    assert result.status == "succeeded", result.error
+    records = [kw["record"] for name, kw in recorder.calls if name == "attempt_finished"]
+    polls = [r for r in records if r["stepId"] == "pollWorkflow"]
+    assert len(polls) == 5
+    workflow_id = result.outputs["workflowId"]
+    for record in records:
+        request = record["request"]
+        assert ["Authorization", "***"] in request["headers"]
+        assert TOKEN not in orjson.dumps(record).decode()
+    for record in polls:
+        assert record["request"]["url"].endswith(f"/v2/consumer/workflows/{workflow_id}")
+        assert record["request"]["method"] == "GET"
+    submit = next(r for r in records if r["stepId"] == "submitGeneration")
+    assert submit["request"]["method"] == "POST" and submit["request"]["bodyBytes"] > 0
+
+
+def test_a_reused_request_summary_follows_new_secrets() -> None:
+    runner, sp = _runner()
+    url = "http://127.0.0.1:1/v2/consumer/workflows/wf-secret-42"
+    first = runner._summary(sp, _built(url, "Bearer abc"))
+    assert first["url"] == url and first["headers"] == [
+        ["Authorization", "***"],
+        ["X-Trace", "t-123456"],
+    ]
+    assert runner._summary(sp, _built(url, "Bearer abc")) == first  # the same request again
+    runner.secrets.add("wf-secret-42")  # a secret learnt since: the next summary masks it
+    again = runner._summary(sp, _built(url, "Bearer abc"))
+    assert again["url"] == "http://127.0.0.1:1/v2/consumer/workflows/***"
+    other = runner._summary(sp, _built(url + "?page=2", "Bearer abc"))
+    assert other["url"].endswith("/***?page=2")
+    runner.secrets.add("t-123456")
+    assert runner._summary(sp, _built(url, "Bearer abc"))["headers"][1] == ["X-Trace", "***"]
+
+
+def test_snapshot_options_follow_the_runner() -> None:
+    runner, _ = _runner()
+    runner.servers = {"civitaiSiteApi": "http://127.0.0.1:1"}
+    runner.pace = parse_pace("off")
+    first = runner.snapshot()["options"]
+    assert first == {
+        "servers": {"civitaiSiteApi": "http://127.0.0.1:1"},
+        "strict": False,
+        "maxSteps": 1000,
+        "timeout": None,
+        "pace": "off",
+    }
+    runner.servers["civitaiOrchestrationApi"] = "http://127.0.0.1:2"  # edited in place
+    runner.max_steps = 5
+    runner.pace = parse_pace("1,2")
+    second = runner.snapshot()["options"]
+    assert second["servers"] == runner.servers and second["maxSteps"] == 5
+    assert second["pace"] == "1,2"
+    assert first["servers"] == {"civitaiSiteApi": "http://127.0.0.1:1"}  # not changed afterwards
+
+
+def test_snapshot_masks_nested_outputs_with_their_names() -> None:
+    runner, _ = _runner()
+    plan = select_plan(runner.loaded, None)
+    frame = Frame(plan=plan, inputs={"apiKey": TOKEN, "prompt": "p"}, ref="")
+    secrets = SecretSet(["hdr-secret-value"])
+    by_value = {TOKEN: "apiKey"}
+    frame.step_outputs["s"] = {
+        "a": {"b": "hdr-secret-value", "c": 1},
+        "l": ["x", "hdr-secret-value", TOKEN],
+        "n": None,
+        "raw": b"bytes",
+    }
+    d = frame_to_dict(frame, secrets, by_value)
+    assert d["stepOutputs"]["s"] == {
+        "a": {"b": placeholder("steps.s.outputs.a.b"), "c": 1},
+        "l": ["x", placeholder("steps.s.outputs.l[1]"), placeholder("apiKey")],
+        "n": None,
+        "raw": None,
+    }
+    assert d["inputs"] == {"apiKey": placeholder("apiKey"), "prompt": "p"}
+    secrets.add("p")  # a new secret: the cached masked copies are not reused
+    assert frame_to_dict(frame, secrets, by_value)["inputs"]["prompt"] == placeholder("prompt")
+
+
+def test_store_json_is_the_same_with_and_without_non_string_keys() -> None:
+    value = {"a": [1, 2.5, None, True], "b": {"c": "d"}, "e": b"bytes"}
+    option = orjson.OPT_NON_STR_KEYS
+    assert dump(value) == orjson.dumps(value, default=lambda v: v.decode(), option=option)
+    assert dump({1: "one", None: {2.5: "x"}}) == b'{"1":"one","null":{"2.5":"x"}}'
+
+
+def _finished(step: str, ms: float = 1.0) -> RunEvent:
+    return RunEvent("step_finished", "r1", "wf", step, 1, 200, True, ms / 1000, {"n": 1})
+
+
+def test_progress_outside_an_event_loop_is_written_at_once() -> None:
+    out = io.StringIO()
+    printer = ProgressPrinter(out, color=False)
+    printer(RunEvent("step_started", "r1", "wf", "a", 1))
+    assert out.getvalue() == ""  # nothing to say when a step starts
+    printer(_finished("a"))
+    assert out.getvalue() == "wf/a #1 200 1ms ok {'n': 1}\n"
+
+
+async def test_progress_lines_of_a_fast_loop_are_batched_and_all_written() -> None:
+    out = io.StringIO()
+    printer = ProgressPrinter(out, color=False)
+    printer(RunEvent("run_started", "r1", "wf"))
+    assert out.getvalue() == "run r1 wf\n"
+    for step in ("a", "b", "c"):
+        printer(_finished(step))
+    pending = out.getvalue()
+    printer(RunEvent("waiting", "r1", "wf", "c", delay=2.0))  # written before the wait
+    lines = out.getvalue().splitlines()
+    assert lines == ["run r1 wf", "wf/a #1 200 1ms ok {'n': 1}", "wf/b #1 200 1ms ok {'n': 1}",
+                     "wf/c #1 200 1ms ok {'n': 1}", "  … wf/c waiting 2s"]  # fmt: skip
+    assert pending.count("\n") <= 4
+    printer(_finished("d"))
+    await asyncio.sleep(FLUSH_INTERVAL * 4)  # the batch's timer writes it without another event
+    assert out.getvalue().splitlines()[-1] == "wf/d #1 200 1ms ok {'n': 1}"
+    printer(_finished("e"))
+    printer(RunEvent("run_finished", "r1", "wf", status="succeeded"))
+    assert out.getvalue().splitlines()[-2:] == ["wf/e #1 200 1ms ok {'n': 1}", "succeeded wf"]
+
+
+def test_progress_written_by_a_later_event_loop_too() -> None:
+    out = io.StringIO()
+    printer = ProgressPrinter(out, color=False)
+
+    async def one(step: str) -> None:
+        printer(_finished(step))
+        await asyncio.sleep(FLUSH_INTERVAL * 4)
+
+    asyncio.run(one("a"))
+    asyncio.run(one("b"))
+    assert out.getvalue().splitlines() == [
+        "wf/a #1 200 1ms ok {'n': 1}",
+        "wf/b #1 200 1ms ok {'n': 1}",
+    ]
