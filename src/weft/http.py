@@ -7,7 +7,7 @@ the engine turns into a step failure.
 
 from __future__ import annotations
 
-import time
+from time import perf_counter
 from types import TracebackType
 from typing import Any
 
@@ -59,13 +59,16 @@ class AiohttpTransport:
         return self._session
 
     async def send(self, request: HttpRequest) -> HttpResponse:
-        session = self._get_session()
-        started = time.perf_counter()
+        session = self._session
+        if session is None or session.closed:
+            session = self._get_session()
+        started = perf_counter()
         try:
             url = URL(request.url, encoded=True)
         except (ValueError, TypeError) as exc:
             raise TransportError(f"invalid URL {request.url!r}: {exc}") from exc
         headers: Any = request.headers
+        max_body = self._max_body
         try:
             async with session.request(
                 request.method,
@@ -76,30 +79,32 @@ class AiohttpTransport:
                 max_redirects=self._max_redirects,
             ) as resp:
                 declared = resp.content_length
-                if declared is not None and declared > self._max_body:
-                    raise TransportError(
-                        f"response too large: {declared} bytes (cap {self._max_body})"
-                    )
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in resp.content.iter_any():
-                    size += len(chunk)
-                    if size > self._max_body:
+                if declared is not None:
+                    if declared > max_body:
                         raise TransportError(
-                            f"response larger than the cap of {self._max_body} bytes"
+                            f"response too large: {declared} bytes (cap {max_body})"
                         )
-                    chunks.append(chunk)
-                body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+                    body = await resp.read()  # framed by Content-Length: at most the cap
+                else:
+                    chunks: list[bytes] = []
+                    size = 0
+                    async for chunk in resp.content.iter_any():
+                        size += len(chunk)
+                        if size > max_body:
+                            raise TransportError(
+                                f"response larger than the cap of {max_body} bytes"
+                            )
+                        chunks.append(chunk)
+                    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
                 hdrs: dict[str, str] = {}
                 for k, v in resp.headers.items():
                     key = k.lower()
-                    hdrs[key] = f"{hdrs[key]}, {v}" if key in hdrs else v
+                    if key in hdrs:
+                        hdrs[key] = f"{hdrs[key]}, {v}"
+                    else:
+                        hdrs[key] = v
                 return HttpResponse(
-                    status=resp.status,
-                    headers=hdrs,
-                    body=body,
-                    url=str(resp.url),
-                    elapsed=time.perf_counter() - started,
+                    resp.status, hdrs, body, str(resp.url), perf_counter() - started
                 )
         except TransportError:
             raise

@@ -16,10 +16,11 @@ from weft.engine.interfaces import HttpRequest, NullRecorder
 from weft.engine.pacing import parse_pace
 from weft.engine.plan import StepPlan
 from weft.engine.progress import FLUSH_INTERVAL, ProgressPrinter
-from weft.engine.requests import BuiltRequest
+from weft.engine.requests import BuiltRequest, build_request
 from weft.engine.result import RunEvent
 from weft.engine.runner import Runner, select_plan
 from weft.engine.state import Frame, frame_to_dict
+from weft.expressions.context import EvalContext
 from weft.secrets import SecretSet, placeholder
 from weft.store.codec import dump
 from weft.testing.seed_server import SeedServerConfig, seed_server
@@ -188,3 +189,31 @@ def test_progress_written_by_a_later_event_loop_too() -> None:
         "wf/a #1 200 1ms ok {'n': 1}",
         "wf/b #1 200 1ms ok {'n': 1}",
     ]
+
+
+def test_a_poll_reuses_its_request_only_while_the_values_are_the_same() -> None:
+    _, poll = _runner()
+    cache: dict[int, tuple[object, ...]] = {}
+    secrets = SecretSet()
+
+    def build(workflow_id: object, base: str = "http://h") -> BuiltRequest:
+        ctx = EvalContext(
+            inputs={"apiKey": "key-123456"},
+            steps={"submitGeneration": {"workflowId": workflow_id}},
+        )
+        return build_request(poll, ctx, base, secrets, set(), cache)
+
+    first = build("wf-1")
+    assert first.request.url == "http://h/v2/consumer/workflows/wf-1"
+    assert first.request.headers == [("Authorization", "Bearer key-123456")]
+    assert secrets.is_secret("Bearer key-123456") and secrets.is_secret("key-123456")
+    assert build("wf-1") is first  # the same values: the same request
+    assert build("wf 2").request.url == "http://h/v2/consumer/workflows/wf%202"
+    assert build(1).request.url.endswith("/1")
+    assert build(True).request.url.endswith("/true")  # equal to 1, but not the same value
+    assert build(1.5).request.url.endswith("/1.5")
+    assert (
+        build("wf-1", base="http://other").request.url == "http://other/v2/consumer/workflows/wf-1"
+    )
+    nested = build({"a": "b"})  # not a primitive: built every time
+    assert nested.request.url.endswith("/a,b") and build({"a": "b"}) is not nested

@@ -6,7 +6,7 @@ import asyncio
 from time import perf_counter
 from typing import Any
 
-from weft.engine.interfaces import HttpResponse, TransportError
+from weft.engine.interfaces import Frozen, HttpResponse, TransportError
 from weft.engine.pacing import parse_retry_after
 from weft.engine.plan import StepPlan
 from weft.engine.requests import (
@@ -72,7 +72,8 @@ class StepRunner(RunnerBase):
             sr = self.step_results[key] = StepResult(sid, wf_id)
         sr.attempts += 1
         attempt_no = sr.attempts
-        if on_event is not None:
+        if self._started_events:
+            assert on_event is not None
             depth = frame.depth
             on_event(RunEvent("step_started", self.run_id, wf_id, sid, attempt_no, depth=depth))
         t0 = perf_counter()
@@ -102,16 +103,17 @@ class StepRunner(RunnerBase):
         sr.duration += elapsed
         sr.last_duration = elapsed
         if self.recording:
-            record: dict[str, Any] = {
-                "stepId": sid,
-                "workflowId": wf_id,
-                "attempt": attempt_no,
-                "statusCode": code,
-                "success": success,
-                "duration": elapsed,
-                "reason": result.reason,
-                "outputs": sr.outputs if success else {},
-            }
+            # Frozen: the parts (outputs, request summary) are replaced later, never edited
+            record: dict[str, Any] = Frozen(
+                stepId=sid,
+                workflowId=wf_id,
+                attempt=attempt_no,
+                statusCode=code,
+                success=success,
+                duration=elapsed,
+                reason=result.reason,
+                outputs=sr.outputs if success else {},
+            )
             if summary is not None:
                 record["request"] = summary
             # recorded with the state once the workflow loop has decided what comes next, so a
@@ -144,7 +146,9 @@ class StepRunner(RunnerBase):
         # fields are set, criteria and outputs after (``exchange_context`` in place)
         ctx = self._context(frame)
         try:
-            built = build_request(sp, ctx, self._base_url(sp), self.secrets, self._added_secrets)
+            built = build_request(
+                sp, ctx, self._base_url(sp), self.secrets, self._added_secrets, self._requests
+            )
         except RequestBuildError as exc:
             return Attempt(False, ctx, f"request not built: {exc}"), None
         request = built.request

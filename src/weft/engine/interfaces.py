@@ -30,6 +30,14 @@ class HttpResponse:
     elapsed: float = 0.0  # seconds
 
 
+class Frozen(dict[str, Any]):
+    """A record or state its producer never changes once handed to a recorder — nor anything
+    inside it (the engine replaces such parts, it never edits them). A recorder may keep it and
+    serialise it later (only if it is still needed) instead of at once."""
+
+    __slots__ = ()
+
+
 class TransportError(Exception):
     """A request that produced no HTTP response (DNS, connect, timeout, size cap, TLS...)."""
 
@@ -151,6 +159,7 @@ class NullRecorder:
 
 __all__: Sequence[str] = [
     "Clock",
+    "Frozen",
     "HttpRequest",
     "HttpResponse",
     "NullRecorder",

@@ -22,6 +22,8 @@ FLUSH_INTERVAL = 0.05  # seconds a finished step's plain line may wait before it
 class ProgressPrinter:
     """An ``on_event`` callback that writes step, attempt, status code and time."""
 
+    wants_step_started = False  # it writes nothing for them: the engine need not build them
+
     def __init__(self, stream: TextIO | None = None, *, color: bool | None = None) -> None:
         self.stream = stream or sys.stderr
         self.color = self.stream.isatty() if color is None else color

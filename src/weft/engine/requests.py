@@ -59,15 +59,48 @@ def server_base(plan: StepPlan, servers: Mapping[str, str], source_urls: Mapping
     return url.rstrip("/")
 
 
+_PRIMITIVES = frozenset({str, int, float, bool, type(None)})
+
+
 def build_request(
     plan: StepPlan,
     ctx: EvalContext,
     base: str,
     secrets: SecretSet,
     added: set[str] | None = None,
+    cache: dict[int, tuple[Any, ...]] | None = None,
 ) -> BuiltRequest:
-    """The request of an operation step. ``added``, when given, remembers the header and cookie
-    values already given to ``secrets`` (adding one again would change nothing)."""
+    """The request of an operation step.
+
+    ``added``, when given, remembers the header values already given to ``secrets`` (adding one
+    again would change nothing). ``cache``, when given, keeps each step's last request: a step
+    without a body whose parameters have the same primitive values (same types) as last time
+    (a poll) gets the same request again, which nothing changes once built.
+    """
+    values = [p.value.evaluate(ctx) for p in plan.params]
+    key: tuple[Any, ...] | None = None
+    if cache is not None and plan.body is None:
+        types = tuple(type(v) for v in values)
+        if _PRIMITIVES.issuperset(types):
+            key = (base, types, *values)
+            hit = cache.get(id(plan))
+            if hit is not None and hit[0] is plan and hit[1] == key:
+                built: BuiltRequest = hit[2]
+                return built
+    built = _build(plan, ctx, base, secrets, added, values)
+    if key is not None and cache is not None:
+        cache[id(plan)] = (plan, key, built)
+    return built
+
+
+def _build(
+    plan: StepPlan,
+    ctx: EvalContext,
+    base: str,
+    secrets: SecretSet,
+    added: set[str] | None,
+    values: list[Any],
+) -> BuiltRequest:
     op = plan.operation
     assert op is not None
     path_values: dict[str, str] = {}
@@ -78,8 +111,7 @@ def build_request(
     header_view: dict[str, str] = {}
     cookies: list[str] = []
     warnings: list[str] = []
-    for p in plan.params:
-        value = p.value.evaluate(ctx)
+    for p, value in zip(plan.params, values, strict=True):
         if value is ABSENT:
             if p.location == "path":
                 raise RequestBuildError(f"path parameter {p.name!r} has no value")

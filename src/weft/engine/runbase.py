@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from weft.engine.interfaces import Clock, NullRecorder, RunRecorder, Transport
+from weft.engine.interfaces import Clock, Frozen, NullRecorder, RunRecorder, Transport
 from weft.engine.pacing import DEFAULT_PACE, Pace
 from weft.engine.plan import WorkflowPlan
 from weft.engine.responses import evaluate_outputs
@@ -83,6 +83,10 @@ class RunnerBase:
         self.timeout = timeout
         self.pace = pace
         self.on_event = on_event
+        # a listener may say it does nothing with step_started events (the progress printer)
+        self._started_events = on_event is not None and getattr(
+            on_event, "wants_step_started", True
+        )
         self.run_id = run_id or uuid.uuid4().hex
         self.labels = labels
         self.resend = resend
@@ -108,6 +112,7 @@ class RunnerBase:
         self._bases: dict[int, tuple[Any, str]] = {}
         self._summaries: dict[int, tuple[Any, ...]] = {}
         self._added_secrets: set[str] = set()  # header values already given to ``secrets``
+        self._requests: dict[int, tuple[Any, ...]] = {}  # each step's last request (polls)
         self._options: tuple[Pace, dict[str, Any]] | None = None
 
     def _context(self, frame: Frame) -> EvalContext:
@@ -151,24 +156,33 @@ class RunnerBase:
                 self.secret_by_value[str(value)] = name
 
     def snapshot(self) -> dict[str, Any]:
-        """The resumable state (no secrets)."""
+        """The resumable state (no secrets). :class:`Frozen`: nothing in it is changed later
+        (parts reused from one snapshot to the next are never edited)."""
         elapsed = self.elapsed_before + (self.clock.monotonic() - self.started)
         self._seq += 1
-        return {
-            "v": SNAPSHOT_VERSION,
-            "seq": self._seq,
-            "runId": self.run_id,
-            "options": self._snapshot_options(),
-            "workflowId": self.workflow_id,
-            "document": self.loaded.document.uri,
-            "documentHash": self.loaded.document.content_hash,
-            "executions": self.executions,
-            "elapsed": elapsed,
-            "frames": [frame_to_dict(f, self.secrets, self.secret_by_value) for f in self.stack],
-            "workflows": self.secrets.mask(self.workflows) if self.workflows else {},
-            "steps": self._steps_dicts(),
-            "inFlight": self.in_flight,
-        }
+        workflows = self.workflows
+        return Frozen(
+            {
+                "v": SNAPSHOT_VERSION,
+                "seq": self._seq,
+                "runId": self.run_id,
+                "options": self._snapshot_options(),
+                "workflowId": self.workflow_id,
+                "document": self.loaded.document.uri,
+                "documentHash": self.loaded.document.content_hash,
+                "executions": self.executions,
+                "elapsed": elapsed,
+                "frames": [
+                    frame_to_dict(f, self.secrets, self.secret_by_value) for f in self.stack
+                ],
+                # a copy: the engine adds workflows to its own dict as they finish
+                "workflows": (self.secrets.mask(workflows) if self.secrets else dict(workflows))
+                if workflows
+                else {},
+                "steps": self._steps_dicts(),
+                "inFlight": self.in_flight,
+            }
+        )
 
     def _snapshot_options(self) -> dict[str, Any]:
         """The run's options as snapshots hold them, rebuilt only when one changes."""

@@ -6,7 +6,8 @@ the store would keep anyway — the latest state, the latest pending request, an
 attempt count, the first attempt and the last :data:`KEEP_LAST` ones (the bounded history) — and
 one transaction (:func:`apply`) writes every run's records at once.
 
-Everything here runs under the store's lock; JSON arrives dumped (``codec.dump``) and is cleaned
+Everything here runs under the store's lock; JSON arrives dumped (``codec.dump``), or as a
+``Frozen`` mapping its producer never changes (dumped only if it is written), and is cleaned
 (``codec.clean``, the secret scrub) only when written.
 """
 
@@ -14,10 +15,19 @@ from __future__ import annotations
 
 import sqlite3
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from weft.store.codec import clean
+from weft.store.codec import clean, dump
 from weft.store.schema import KEEP_LAST
+
+JSON = bytes | Mapping[str, Any]  # dumped, or a Frozen mapping dumped when written
+
+
+def raw(value: JSON) -> bytes:
+    """The JSON bytes of a buffered value."""
+    return value if isinstance(value, bytes) else dump(value)
 
 
 @dataclass(slots=True)
@@ -26,7 +36,7 @@ class Attempt:
 
     attempt: int
     summary: bytes | None  # the write-ahead summary, when the request had one
-    record: bytes
+    record: JSON
     at: float
 
 
@@ -61,7 +71,7 @@ class RunRecords:
     """What one run recorded since the last flush."""
 
     updated_at: float = 0.0
-    state: bytes | None = None  # the latest snapshot (latest wins)
+    state: JSON | None = None  # the latest snapshot (latest wins)
     pending: Pending | None = None  # a buffered write-ahead (resend-safe requests only)
     clear_pending: bool = False  # the stored write-ahead was answered: clear it
     steps: dict[str, StepAttempts] = field(default_factory=dict)  # in order of first appearance
@@ -110,7 +120,7 @@ def write_attempts(
         by_slot[slot] = (seq, numbered[seq])  # a later seq overwrites the slot
     for slot, (seq, item) in by_slot.items():
         summary = None if item.summary is None else clean(item.summary)
-        values = (seq, item.attempt, summary, clean(item.record), item.at)
+        values = (seq, item.attempt, summary, clean(raw(item.record)), item.at)
         if before >= (1 if slot == 0 else slot + 1):  # an earlier attempt filled this slot
             conn.execute(
                 "UPDATE attempts SET seq = ?, attempt = ?, summary = ?, record = ?,"
@@ -131,7 +141,7 @@ def apply(conn: sqlite3.Connection, run_id: str, records: RunRecords) -> bool:
     args: list[object] = [records.updated_at]
     if records.state is not None:
         sets.append("state = ?")
-        args.append(clean(records.state))
+        args.append(clean(raw(records.state)))
     if records.pending is not None:
         p = records.pending
         sets.append(
@@ -155,4 +165,13 @@ def apply(conn: sqlite3.Connection, run_id: str, records: RunRecords) -> bool:
     return True
 
 
-__all__ = ["Attempt", "Pending", "RunRecords", "StepAttempts", "apply", "write_attempts"]
+__all__ = [
+    "JSON",
+    "Attempt",
+    "Pending",
+    "RunRecords",
+    "StepAttempts",
+    "apply",
+    "raw",
+    "write_attempts",
+]

@@ -26,7 +26,9 @@ one file (each waits up to ``busy_timeout`` for the write lock). Two durability 
       run resumes from an earlier state and sends those idempotent (or idempotency-keyed)
       requests again.
 
-Records are serialised when the call is made and scrubbed of secrets when written. One
+Records are serialised when the call is made (a ``Frozen`` record or state, which its producer
+never changes, only when it is written: most buffered ones are superseded first) and scrubbed of
+secrets when written. One
 connection per store, shared by all threads behind a lock: calls are a few statements or a few
 dictionary updates, and never wait on the network. Several processes each flush their own
 buffer.
@@ -44,6 +46,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from weft.engine.interfaces import Frozen
 from weft.store import buffer as B
 from weft.store import errors as E
 from weft.store.codec import dump_mapping, to_json
@@ -366,8 +369,10 @@ class RunStore:
         Keeps the first and the last few attempts per step_key. Committed before returning when
         it answers a stored write-ahead (an unsafe request's, or ``strict``); else buffered.
         """
-        record_raw = dump_mapping(record)
-        state_raw = None if state is None else dump_mapping(state)
+        # a Frozen record or state is dumped only if it is written (when it is buffered, most
+        # are superseded first); anything else now, as the caller may change it afterwards
+        record_raw = _json(record)
+        state_raw = None if state is None else _json(state)
         now = time.time()
         with self._lock:
             if self._coalescing and self._wrote_ahead.get(run_id) != (step_key, attempt):
@@ -386,6 +391,9 @@ class RunStore:
                 self._buffered()
                 return
 
+            record_now = B.raw(record_raw)
+            state_now = None if state_raw is None else B.raw(state_raw)
+
             def body(conn: sqlite3.Connection) -> bool:
                 row = conn.execute(
                     "SELECT pending_step_key, pending_attempt, pending_summary FROM runs"
@@ -396,8 +404,8 @@ class RunStore:
                     raise E.unknown_run(self.path, run_id, "an attempt")
                 matched = row[0] == step_key and row[1] == attempt
                 summary = row[2].encode() if matched and row[2] is not None else None
-                recs = B.RunRecords(updated_at=now, state=state_raw, clear_pending=matched)
-                recs.add_attempt(step_key, B.Attempt(attempt, summary, record_raw, now))
+                recs = B.RunRecords(updated_at=now, state=state_now, clear_pending=matched)
+                recs.add_attempt(step_key, B.Attempt(attempt, summary, record_now, now))
                 B.apply(conn, run_id, recs)
                 return matched
 
@@ -407,13 +415,14 @@ class RunStore:
 
     def checkpoint(self, run_id: str, *, state: Mapping[str, Any]) -> None:
         """Replace the run's state snapshot (buffered under ``normal``)."""
-        state_raw = dump_mapping(state)
+        state_json = _json(state)
         now = time.time()
         with self._lock:
             if self._coalescing:
-                self._records(run_id, "a checkpoint", now).state = state_raw
+                self._records(run_id, "a checkpoint", now).state = state_json
                 self._buffered()
                 return
+            state_raw = B.raw(state_json)
 
             def body(conn: sqlite3.Connection) -> None:
                 if not B.apply(conn, run_id, B.RunRecords(updated_at=now, state=state_raw)):
@@ -504,6 +513,11 @@ class RunStore:
             for run_id in deleted:
                 self._forget(run_id)
         return len(deleted)
+
+
+def _json(value: Mapping[str, Any]) -> B.JSON:
+    """What a recorder call keeps of a mapping: a ``Frozen`` one as it is, else its JSON now."""
+    return value if type(value) is Frozen else dump_mapping(value)
 
 
 def _flusher(ref: weakref.ReferenceType[RunStore], wake: threading.Condition) -> None:
