@@ -35,7 +35,6 @@ import itertools
 import signal
 import socket
 import sys
-import threading
 from collections import Counter, deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -43,6 +42,8 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+
+from weft.testing.threaded import LoopThread
 
 NON_TERMINAL = ("unassigned", "preparing", "processing")
 TERMINAL = ("succeeded", "failed", "expired", "canceled")
@@ -302,31 +303,12 @@ class SeedServerThread:
 
     def __init__(self, config: SeedServerConfig) -> None:
         self.server = SeedServer(config)
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="seed-server", daemon=True)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        try:
-            self._loop.run_until_complete(self.server.start())
-        except BaseException as exc:  # reported to the starting thread
-            self._error = exc
-            self._ready.set()
-            return
-        self._ready.set()
-        try:
-            self._loop.run_forever()
-        finally:
-            self._loop.run_until_complete(self.server.stop())
-            self._loop.close()
+        self._host: LoopThread[None] = LoopThread(
+            "seed-server", self.server.start, lambda _: self.server.stop()
+        )
 
     def start(self) -> SeedServerThread:
-        self._thread.start()
-        self._ready.wait()
-        if self._error is not None:
-            raise self._error
+        self._host.start()
         return self
 
     @property
@@ -342,9 +324,7 @@ class SeedServerThread:
         return self.server.requests
 
     def stop(self) -> None:
-        if self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=10)
+        self._host.stop()
 
     def __enter__(self) -> SeedServerThread:
         return self

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -13,6 +11,7 @@ from aiohttp import web
 from weft.civitai.simulator.app import build_app
 from weft.civitai.simulator.config import SimulatorConfig
 from weft.civitai.simulator.state import SimulatorState
+from weft.testing.threaded import LoopThread
 
 
 @dataclass
@@ -51,31 +50,15 @@ class SimulatorThread:
     """A simulator serving from a background thread; for synchronous callers."""
 
     def __init__(self, config: SimulatorConfig, host: str, port: int) -> None:
-        self._config, self._host, self._port = config, host, port
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
+        self._host: LoopThread[RunningSimulator] = LoopThread(
+            "weft-civitai-sim",
+            lambda: _start(config, host, port),
+            lambda sim: sim.runner.cleanup(),
+        )
         self._sim: RunningSimulator | None = None
-        self._thread = threading.Thread(target=self._main, name="weft-civitai-sim", daemon=True)
-
-    def _main(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        try:
-            self._sim = self._loop.run_until_complete(_start(self._config, self._host, self._port))
-        except BaseException as exc:  # reported to the starting thread
-            self._error = exc
-            self._ready.set()
-            return
-        self._ready.set()
-        self._loop.run_forever()
-        self._loop.run_until_complete(self._sim.runner.cleanup())
-        self._loop.close()
 
     def start(self) -> SimulatorThread:
-        self._thread.start()
-        self._ready.wait()
-        if self._error is not None:
-            raise self._error
+        self._sim = self._host.start()
         return self
 
     @property
@@ -96,9 +79,7 @@ class SimulatorThread:
         return self.running.state
 
     def stop(self) -> None:
-        if self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=10)
+        self._host.stop()
 
     def __enter__(self) -> SimulatorThread:
         return self
