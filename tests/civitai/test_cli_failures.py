@@ -60,6 +60,9 @@ def test_end_to_end_images_cost_and_one_debit(sim_factory: Any, tmp_path: Path) 
     assert summary["status"] == "succeeded" and summary["simulated"] is False
     assert summary["cost"] == expected_cost("sd1", 320, 448, 25, 3)
     assert len(summary["files"]) == 3
+    # every image URL the API returned is in the summary, signed for the simulator's blob store
+    assert len(summary["imageUrls"]) == 3
+    assert all(url.startswith(sim.base_url) for url in summary["imageUrls"])
     for name in summary["files"]:
         picture = Image.open(io.BytesIO(Path(name).read_bytes()))
         assert (picture.format, picture.size) == ("PNG", (320, 448))

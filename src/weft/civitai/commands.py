@@ -165,6 +165,8 @@ def _report(
     click.echo(f"AIR:       {outcome.air} ({outcome.base_model})")
     click.echo(f"workflow:  {outcome.workflow_id} ({outcome.status})")
     click.echo(f"cost:      {outcome.cost} Buzz")
+    for url in outcome.image_urls:
+        click.echo(f"image:     {url}")
     for path in outcome.files:
         click.echo(f"saved:     {path}")
 

@@ -55,6 +55,7 @@ class GenerateOutcome:
     status: str | None
     cost: Any
     files: list[Path] = field(default_factory=list)
+    image_urls: list[str] = field(default_factory=list)  # as the API gave them (they expire)
     simulated: bool = False
     api_base: str | None = None
 
@@ -66,6 +67,7 @@ class GenerateOutcome:
             "workflowId": self.workflow_id,
             "status": self.status,
             "cost": self.cost,
+            "imageUrls": self.image_urls,
             "files": [str(f) for f in self.files],
             "simulated": self.simulated,
         }
@@ -235,6 +237,7 @@ async def finish(
     images = outputs.get("images") or []
     if not images:
         raise GenerationFailed(f"workflow {outcome.workflow_id} succeeded without images")
+    outcome.image_urls = [str(i["url"]) for i in images if isinstance(i, dict) and i.get("url")]
     out_dir = req.out or (req.out_root or Path("weft-out")) / str(outcome.workflow_id)
 
     async def refresh() -> list[dict[str, Any]]:
