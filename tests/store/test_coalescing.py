@@ -39,8 +39,9 @@ def buffered(store_path: Path, fake: FakeTime) -> Iterator[RunStore]:
     s.close()
 
 
-def on_disk(path: Path, run_id: str) -> dict[str, Any]:
-    """The run as another connection sees it: state, pending step, attempts per step."""
+def on_disk(path: Path, run_id: str) -> dict[str, Any] | None:
+    """The run as another connection sees it: state, pending step, attempts per step (``None``:
+    not on disk yet)."""
     conn = sqlite3.connect(path)
     try:
         row = conn.execute(
@@ -54,6 +55,8 @@ def on_disk(path: Path, run_id: str) -> dict[str, Any]:
         )
     finally:
         conn.close()
+    if row is None:
+        return None
     pending = None if row[1] is None else (row[1], row[2])
     return {"state": orjson.loads(row[0]), "pending": pending, "attempts": stats}
 
@@ -72,6 +75,7 @@ def test_safe_records_wait_until_the_interval_has_passed(
     buffered: RunStore, store_path: Path, fake: FakeTime
 ) -> None:
     run_id = start_run(buffered)
+    buffered.flush()
     safe_step(buffered, run_id, 0)
     fake.now += 0.05
     safe_step(buffered, run_id, 1)
@@ -105,6 +109,7 @@ def test_an_unsafe_write_ahead_writes_everything_buffered_first(
         state={"position": 1, "inFlight": "submit"},
     )
     seen = on_disk(store_path, run_id)
+    assert seen is not None
     assert seen["attempts"] == {"w/resolve": 1}
     assert seen["state"] == {"position": 1}
     assert seen["pending"] == ("w/submit", 1)
@@ -129,7 +134,7 @@ def test_flush_writes_every_runs_records_in_one_go(buffered: RunStore, store_pat
         for i in range(n + 1):
             safe_step(buffered, run_id, i)
         buffered.checkpoint(run_id, state={"position": 100 + n})
-    assert all(on_disk(store_path, r)["attempts"] == {} for r in runs)
+    assert all(on_disk(store_path, r) is None for r in runs)  # even the starts wait
     buffered.flush()
     for n, run_id in enumerate(runs):
         assert on_disk(store_path, run_id) == {
@@ -139,14 +144,16 @@ def test_flush_writes_every_runs_records_in_one_go(buffered: RunStore, store_pat
         }
 
 
-def test_close_and_run_finished_write_the_buffer(store_path: Path, fake: FakeTime) -> None:
+def test_run_started_and_run_finished_are_buffered_and_close_writes_them(
+    store_path: Path, fake: FakeTime
+) -> None:
     store = open_store(store_path, monotonic=fake)
-    a, b = start_run(store), start_run(store)
+    a, b = start_run(store, labels={"batch": "k", "row": "1"}), start_run(store)
     safe_step(store, a, 0)
     safe_step(store, b, 0)
-    store.run_finished(a, status="succeeded", outputs={}, error=None, result={})
-    assert on_disk(store_path, a)["attempts"] == {"w/poll": 1}
-    assert on_disk(store_path, b)["attempts"] == {"w/poll": 1}  # one transaction for all runs
+    result = {"runId": a, "status": "succeeded", "outputs": {"n": 1}}
+    store.run_finished(a, status="succeeded", outputs={"n": 1}, error=None, result=result)
+    assert on_disk(store_path, a) is None and on_disk(store_path, b) is None
     safe_step(store, b, 1)
     store.close()
     assert on_disk(store_path, b) == {
@@ -154,6 +161,36 @@ def test_close_and_run_finished_write_the_buffer(store_path: Path, fake: FakeTim
         "pending": None,
         "attempts": {"w/poll": 2},
     }
+    with open_store(store_path) as again:
+        run = again.get_run(a)
+        assert run is not None and run.status == "succeeded"
+        assert run.result == result and run.labels == {"batch": "k", "row": "1"}
+        assert [r.run_id for r in again.find_runs({"batch": "k"})] == [a]
+
+
+def test_ensure_started_writes_a_buffered_start_once(
+    buffered: RunStore, store_path: Path, fake: FakeTime
+) -> None:
+    run_id = start_run(buffered)
+    safe_step(buffered, run_id, 0)
+    buffered.ensure_started(run_id)  # the start and everything buffered with it
+    assert on_disk(store_path, run_id) == {
+        "state": {"position": 1},
+        "pending": None,
+        "attempts": {"w/poll": 1},
+    }
+    safe_step(buffered, run_id, 1)
+    buffered.ensure_started(run_id)  # already durable: no transaction
+    assert on_disk(store_path, run_id)["attempts"] == {"w/poll": 1}  # type: ignore[index]
+
+
+def test_a_restarted_run_is_committed_at_once(buffered: RunStore, store_path: Path) -> None:
+    run_id = start_run(buffered, labels={"batch": "x"})
+    buffered.flush()
+    start_run(buffered, run_id=run_id, state={"position": 9}, labels={"batch": "y"})
+    assert on_disk(store_path, run_id)["state"] == {"position": 9}  # type: ignore[index]
+    assert [r.run_id for r in buffered.find_runs({"batch": "y"})] == [run_id]
+    assert buffered.find_runs({"batch": "x"}) == []
 
 
 def test_a_read_sees_the_processes_own_buffered_records(buffered: RunStore) -> None:
@@ -166,19 +203,20 @@ def test_a_read_sees_the_processes_own_buffered_records(buffered: RunStore) -> N
 
 def test_a_buffered_safe_write_ahead_and_its_answer(buffered: RunStore, store_path: Path) -> None:
     run_id = start_run(buffered)
+    buffered.flush()
     summary = {"method": "GET", "url": "http://127.0.0.1/items/1"}
     buffered.request_sending(
         run_id, step_key="w/get", attempt=1, summary=summary, resend_safe=True, state={"p": 1}
     )
-    assert on_disk(store_path, run_id)["pending"] is None  # buffered too
+    assert on_disk(store_path, run_id)["pending"] is None  # type: ignore[index]
     buffered.flush()
-    assert on_disk(store_path, run_id)["pending"] == ("w/get", 1)
+    assert on_disk(store_path, run_id)["pending"] == ("w/get", 1)  # type: ignore[index]
     buffered.request_sending(
         run_id, step_key="w/get", attempt=2, summary=summary, resend_safe=True, state={"p": 2}
     )
     safe_step(buffered, run_id, 1, key="w/get")  # attempt 2 answers it inside the buffer
     buffered.flush()
-    assert on_disk(store_path, run_id)["pending"] is None
+    assert on_disk(store_path, run_id)["pending"] is None  # type: ignore[index]
     run = buffered.get_run(run_id)
     assert run is not None and run.pending is None
     assert [a.summary for a in run.attempts] == [summary]
@@ -233,6 +271,6 @@ def test_the_background_flusher_writes_while_nothing_else_records(store_path: Pa
         run_id = start_run(store)
         safe_step(store, run_id, 0)
         deadline = time.monotonic() + 30  # a liveness bound, not a speed assertion
-        while on_disk(store_path, run_id)["attempts"] != {"w/poll": 1}:
+        while (on_disk(store_path, run_id) or {}).get("attempts") != {"w/poll": 1}:
             assert time.monotonic() < deadline, "buffered records never reached the disk"
             time.sleep(0.01)

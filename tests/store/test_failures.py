@@ -124,6 +124,7 @@ def test_disk_full_from_the_os_is_the_same_error(
     store: RunStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run_id = start_run(store)
+    store.flush()
 
     class FullConnection:
         def __init__(self, real: sqlite3.Connection) -> None:

@@ -236,6 +236,7 @@ def test_find_runs_by_batch_labels(store: RunStore) -> None:
 
 
 def _age(store: RunStore, run_id: str, seconds: float) -> None:
+    store.flush()
     store._connection().execute(
         "UPDATE runs SET updated_at = updated_at - ? WHERE run_id = ?", (seconds, run_id)
     )

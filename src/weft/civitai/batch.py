@@ -80,6 +80,10 @@ async def generate_batch(
         if opened is not store:
             stack.callback(opened.close)
         downloads: list[asyncio.Task[BatchRowOutcome]] = []
+        import aiohttp
+
+        # one session (connection pool) for every row's image downloads
+        http = await stack.enter_async_context(aiohttp.ClientSession())
 
         def prepare(values: dict[str, Any], run_id: str) -> dict[str, Any]:
             return {**values, "externalId": external_id_for(run_id), "token": token}
@@ -104,7 +108,7 @@ async def generate_batch(
                     error=RunError(error.get("step"), str(error.get("reason"))),
                 )  # fmt: skip
             try:
-                done.outcome = await finish(result, req, api_base=base, token=token)
+                done.outcome = await finish(result, req, api_base=base, token=token, http=http)
                 done.outcome.simulated = simulated
             except WeftError as exc:
                 done.error = exc.what

@@ -151,6 +151,10 @@ async def generate(
             on_event=ProgressReporter(progress) if progress is not None else None,
             labels=run_labels(req, base, simulated),
         )  # fmt: skip
+        if recorder is not None:
+            # one run, not a batch: its end is written before the downloads (a crash while
+            # downloading then resumes with the run finished, fetching only missing images)
+            recorder.flush()
         outcome = await finish(result, req, api_base=base, token=token)
         outcome.simulated = simulated
         return outcome
@@ -215,12 +219,18 @@ class ProgressReporter:
 
 
 async def finish(
-    result: Any, req: GenerateRequest, *, api_base: str | None = None, token: str | None = None
+    result: Any,
+    req: GenerateRequest,
+    *,
+    api_base: str | None = None,
+    token: str | None = None,
+    http: aiohttp.ClientSession | None = None,
 ) -> GenerateOutcome:
     """Given a finished run of the bundle: explain its failure in one line
     (:class:`GenerationFailed`), or download and verify its images into ``req.out`` (default
     ``<req.out_root or ./weft-out>/<workflowId>/``). Images already saved there are kept; with
-    ``token``, expired image URLs are refreshed by getting the workflow again."""
+    ``token``, expired image URLs are refreshed by getting the workflow again. ``http``: a
+    session to download with (a batch shares one), else one of its own."""
     outputs = dict(result.outputs or {})
     outcome = GenerateOutcome(
         run_id=result.run_id,
@@ -244,7 +254,7 @@ async def finish(
         return await fresh_images(api_base, token, str(outcome.workflow_id))
 
     outcome.files = await download_images(
-        images, out_dir, refresh=refresh if token and outcome.workflow_id else None
+        images, out_dir, refresh=refresh if token and outcome.workflow_id else None, http=http
     )
     return outcome
 
@@ -376,41 +386,53 @@ async def download_images(
     out_dir: Path,
     *,
     refresh: Callable[[], Awaitable[list[Any]]] | None = None,
+    http: aiohttp.ClientSession | None = None,
 ) -> list[Path]:
     """Fetch every image URL, check it is a PNG of the announced size, save it.
 
     A file already saved and valid is kept (a resumed run downloads only what is missing); each
     file is written under a temporary name and renamed, so a crash never leaves half an image
     under the final name. When a URL is refused (expired) and ``refresh`` is given, the URLs are
-    fetched again once.
+    fetched again once. ``http``: the session to use (kept open), else one of its own.
     """
+    if http is None:
+        async with aiohttp.ClientSession() as own:
+            return await _download(images, out_dir, refresh, own)
+    return await _download(images, out_dir, refresh, http)
+
+
+async def _download(
+    images: list[dict[str, Any]],
+    out_dir: Path,
+    refresh: Callable[[], Awaitable[list[Any]]] | None,
+    http: aiohttp.ClientSession,
+) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     saved: list[Path] = []
     fresh: list[Any] | None = None  # the refreshed image list, once fetched
-    async with aiohttp.ClientSession() as http:
-        for index, image in enumerate(images):
-            path = _image_path(out_dir, index, image)
-            if _already_saved(path, index, image):
-                saved.append(path)
-                continue
-            url = _url(fresh, index) if fresh is not None else image.get("url")
-            if not url:
-                raise GenerationFailed(f"image {index} has no URL (blocked or unavailable)")
-            status, data = await _get(http, url)
-            if status != 200 and refresh is not None and fresh is None:
-                fresh = await refresh()
-                url = _url(fresh, index)
-                if url:
-                    status, data = await _get(http, url)
-            if status != 200:
-                raise GenerationFailed(f"downloading image {index} answered {status}")
-            problem = _check_png(data, index, image)
-            if problem:
-                raise GenerationFailed(problem)
-            partial = path.with_name(path.name + ".part")
-            partial.write_bytes(data)
-            os.replace(partial, path)
+    for index, image in enumerate(images):
+        path = _image_path(out_dir, index, image)
+        if _already_saved(path, index, image):
             saved.append(path)
+            continue
+        url = _url(fresh, index) if fresh is not None else image.get("url")
+        if not url:
+            raise GenerationFailed(f"image {index} has no URL (blocked or unavailable)")
+        status, data = await _get(http, url)
+        if status != 200 and refresh is not None and fresh is None:
+            fresh = await refresh()
+            url = _url(fresh, index)
+            if url:
+                status, data = await _get(http, url)
+        if status != 200:
+            raise GenerationFailed(f"downloading image {index} answered {status}")
+        problem = _check_png(data, index, image)
+        if problem:
+            raise GenerationFailed(problem)
+        partial = path.with_name(path.name + ".part")
+        partial.write_bytes(data)
+        os.replace(partial, path)
+        saved.append(path)
     return saved
 
 

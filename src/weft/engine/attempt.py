@@ -78,6 +78,7 @@ class StepRunner(RunnerBase):
             on_event(RunEvent("step_started", self.run_id, wf_id, sid, attempt_no, depth=depth))
         t0 = perf_counter()
         summary = None
+        frame.last_ctx = None  # the previous exchange is no longer anyone's to read
         if sp.kind == "workflow":
             result = await self._workflow_step(frame, sp)
         else:
@@ -94,7 +95,10 @@ class StepRunner(RunnerBase):
         else:
             sr.status = FAILED
             sr.reason = result.reason
-        frame.last_ctx = ctx
+        if frame.depth:
+            # only a nested workflow's last exchange is read later: by the parent's step
+            # ($response of the child's last step); a top frame keeps none (bodies are large)
+            frame.last_ctx = ctx
         elapsed = perf_counter() - t0
         code = ctx.status_code
         if type(code) is not int:
@@ -174,6 +178,12 @@ class StepRunner(RunnerBase):
                     resend_safe=False,
                     state=self.snapshot(),
                 )
+            elif not sp.idempotent and self._ensure_started is not None:
+                # resend-safe only through its idempotency key, and the key may come from the
+                # run (Civitai's externalId from the run id): the run must be findable by resume
+                # before the request can have an effect, or a re-run sends it again under a new
+                # run id and key. No write-ahead: the recorder makes the run's start durable.
+                self._ensure_started(self.run_id)
         response: HttpResponse | None = None
         reason = None
         limit = sp.timeout

@@ -74,7 +74,11 @@ class RunRecorder(Protocol):
     request in flight only means resume sends it again. Each finished attempt is one
     ``attempt_finished`` call carrying the state *after* the engine decided where control goes
     next. A recorder may also have an optional ``flush()`` method (write what it buffers now);
-    the engine calls it, when present, before it sleeps (loop pacing, retry delays).
+    the engine calls it, when present, before it sleeps (loop pacing, retry delays). A recorder
+    that buffers ``run_started`` may have an optional ``ensure_started(run_id)`` method (make
+    that run's start durable now); the engine calls it, when present, before sending a request
+    with a non-idempotent method that is resend-safe only through its idempotency key (the key
+    may be derived from the run id: such a request must never come from a run resume can't find).
     """
 
     def run_started(

@@ -147,25 +147,29 @@ class _TextCondition(Condition):
 
     def evaluate(self, ctx: EvalContext) -> CriterionResult:
         assert self.context is not None
-        where = f"{self.kind} condition {self.text!r} on {self.context.source}"
         value = self.context.evaluate(ctx)
         if value is ABSENT:
-            return CriterionResult(False, f"{where}: {self.context.why_absent(ctx)}")
+            return CriterionResult(False, f"{self._where()}: {self.context.why_absent(ctx)}")
         if value is None:
-            return CriterionResult(False, f"{where}: the context is null")
+            return CriterionResult(False, f"{self._where()}: the context is null")
         try:
             compiled, text = self._compiled_for(ctx)
         except ExpressionError as exc:
             missing = [e.source for e in self._template.missing(ctx)]
             extra = f" (absent: {', '.join(missing)})" if missing else ""
-            return CriterionResult(False, f"{where}: {exc.message}{extra}")
+            return CriterionResult(False, f"{self._where()}: {exc.message}{extra}")
         try:
             if self._test(compiled, value):
                 return PASSED
         except Exception as exc:
-            return CriterionResult(False, f"{where}: {exc}")
+            return CriterionResult(False, f"{self._where()}: {exc}")
         shown = "" if text == self.text else f" (as {text!r})"
-        return CriterionResult(False, f"{where}{shown} did not match {show(value)}")
+        return CriterionResult(False, f"{self._where()}{shown} did not match {show(value)}")
+
+    def _where(self) -> str:
+        """What a failure names (built only on failure: a passing criterion needs no text)."""
+        assert self.context is not None
+        return f"{self.kind} condition {self.text!r} on {self.context.source}"
 
 
 class RegexCondition(_TextCondition):

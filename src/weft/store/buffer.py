@@ -67,10 +67,33 @@ class Pending:
 
 
 @dataclass(slots=True)
+class Start:
+    """A buffered ``run_started`` of a new run (JSON dumped, not yet scrubbed)."""
+
+    document_uri: str
+    document_hash: str
+    workflow_id: str
+    inputs: bytes
+    labels: list[tuple[str, str]] | None
+    created_at: float
+
+
+@dataclass(slots=True)
+class Final:
+    """A buffered ``run_finished``: status, error and result (dumped, not yet scrubbed)."""
+
+    status: str
+    error: bytes | None
+    result: bytes
+
+
+@dataclass(slots=True)
 class RunRecords:
     """What one run recorded since the last flush."""
 
     updated_at: float = 0.0
+    start: Start | None = None  # the run began in this window (written first)
+    final: Final | None = None  # the run ended in this window (written last)
     state: JSON | None = None  # the latest snapshot (latest wins)
     pending: Pending | None = None  # a buffered write-ahead (resend-safe requests only)
     clear_pending: bool = False  # the stored write-ahead was answered: clear it
@@ -135,13 +158,78 @@ def write_attempts(
             )
 
 
+def write_start(
+    conn: sqlite3.Connection, run_id: str, start: Start, state: str, now: float
+) -> tuple[Any, Any] | None:
+    """Insert a run, or mark a recorded one ``running`` again (resume): see ``run_started``.
+
+    Returns the stored write-ahead (``pending_step_key``, ``pending_attempt``) of a run that was
+    already recorded, ``None`` for a new one."""
+    inputs = clean(start.inputs)
+    labels_json = None if start.labels is None else clean(dump(dict(start.labels)))
+    cur = conn.execute(
+        "INSERT INTO runs (run_id, document_uri, document_hash, workflow_id, inputs, labels,"
+        " status, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)"
+        " ON CONFLICT (run_id) DO NOTHING",
+        (
+            run_id,
+            start.document_uri,
+            start.document_hash,
+            start.workflow_id,
+            inputs,
+            labels_json or "{}",
+            state,
+            start.created_at,
+            now,
+        ),
+    )
+    pending = None
+    if cur.rowcount == 0:  # recorded before: resumed
+        conn.execute(
+            "UPDATE runs SET document_uri = ?, document_hash = ?, workflow_id = ?, inputs = ?,"
+            " status = 'running', state = ?, error = NULL, result = NULL, updated_at = ?"
+            " WHERE run_id = ?",
+            (
+                start.document_uri,
+                start.document_hash,
+                start.workflow_id,
+                inputs,
+                state,
+                now,
+                run_id,
+            ),
+        )
+        if labels_json is not None:
+            conn.execute("UPDATE runs SET labels = ? WHERE run_id = ?", (labels_json, run_id))
+            conn.execute("DELETE FROM run_labels WHERE run_id = ?", (run_id,))
+        pending = conn.execute(
+            "SELECT pending_step_key, pending_attempt FROM runs WHERE run_id = ?", (run_id,)
+        ).fetchone()
+    if start.labels:
+        conn.executemany(
+            "INSERT INTO run_labels (run_id, name, value) VALUES (?, ?, ?)",
+            [(run_id, k, v) for k, v in start.labels],
+        )
+    return pending
+
+
 def apply(conn: sqlite3.Connection, run_id: str, records: RunRecords) -> bool:
     """Write one run's buffered records; ``False`` when the run is no longer in the store."""
     sets = ["updated_at = ?"]
     args: list[object] = [records.updated_at]
-    if records.state is not None:
+    if records.start is not None:
+        if records.state is None:
+            raise ValueError("a buffered start carries the run's state")
+        write_start(conn, run_id, records.start, clean(raw(records.state)), records.updated_at)
+        if records.pending is None and not records.steps and records.final is None:
+            return True  # the start was all: nothing more to set
+    if records.state is not None and records.start is None:
         sets.append("state = ?")
         args.append(clean(raw(records.state)))
+    if records.final is not None:
+        f = records.final
+        sets.append("status = ?, error = ?, result = ?")
+        args.extend((f.status, None if f.error is None else clean(f.error), clean(f.result)))
     if records.pending is not None:
         p = records.pending
         sets.append(
@@ -168,10 +256,13 @@ def apply(conn: sqlite3.Connection, run_id: str, records: RunRecords) -> bool:
 __all__ = [
     "JSON",
     "Attempt",
+    "Final",
     "Pending",
     "RunRecords",
+    "Start",
     "StepAttempts",
     "apply",
     "raw",
     "write_attempts",
+    "write_start",
 ]

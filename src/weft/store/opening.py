@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Callable
@@ -32,6 +33,7 @@ def open_store(
     :mod:`weft.store.sqlite_store`. ``busy_timeout``: seconds to wait for another process's
     write lock before a :class:`StoreError` (kind ``locked``). ``monotonic``: the time source
     of ``flush_interval`` (tests; a given one turns the background flusher off).
+    ``$WEFT_STORE_FLUSH_INTERVAL`` overrides the default interval (crash tests widen it).
     A corrupt, foreign or too-new file raises a :class:`StoreError` and is left untouched.
     """
     if durability not in DURABILITY:
@@ -87,6 +89,10 @@ def open_store(
             why=str(exc),
             hint="check the file's permissions, or choose another --store / WEFT_STORE",
         ) from exc
+    env_interval = os.environ.get("WEFT_STORE_FLUSH_INTERVAL")
+    if env_interval and flush_interval == FLUSH_INTERVAL:
+        with contextlib.suppress(ValueError):
+            flush_interval = max(float(env_interval), 0.0)
     return RunStore(
         conn,
         store_path,

@@ -49,7 +49,7 @@ from typing import Any, TypeVar
 from weft.engine.interfaces import Frozen
 from weft.store import buffer as B
 from weft.store import errors as E
-from weft.store.codec import dump_mapping, to_json
+from weft.store.codec import clean, dump, dump_mapping
 from weft.store.queries import list_sql, read_run, summaries
 from weft.store.records import TERMINAL_STATUSES, RunSummary, StoredRun
 
@@ -88,7 +88,8 @@ class RunStore:
         self._background = self._coalescing and monotonic is None
         self._buffer: dict[str, B.RunRecords] = {}
         self._oldest: float | None = None  # when the oldest buffered record was made
-        self._known: set[str] = set()  # runs known to be in the file
+        self._known: set[str] = set()  # runs known to be in the file (or buffered to be)
+        self._unstarted: set[str] = set()  # runs whose start is buffered, not yet written
         self._wrote_ahead: dict[str, tuple[str, int]] = {}  # stored write-ahead per run
         self._wake: threading.Condition | None = None
         self._exit_hook: Callable[[], None] | None = None
@@ -127,8 +128,11 @@ class RunStore:
             if isinstance(exc, sqlite3.Error):
                 raise E.from_sqlite(exc, self.path, action, self.busy_timeout) from exc
             raise  # the buffer is kept: the next transaction writes it
+        self._unstarted.clear()
         for run_id, recs in buffered.items():
-            if recs.pending is not None:
+            if recs.final is not None:
+                self._forget(run_id)
+            elif recs.pending is not None:
                 self._wrote_ahead[run_id] = (recs.pending.step_key, recs.pending.attempt)
             elif recs.clear_pending:
                 self._wrote_ahead.pop(run_id, None)
@@ -266,60 +270,56 @@ class RunStore:
         state: Mapping[str, Any],
         labels: Mapping[str, str] | None = None,
     ) -> None:
-        """Record a new run, or mark a recorded one ``running`` again (resume). Committed.
+        """Record a new run, or mark a recorded one ``running`` again (resume).
 
         On resume the run's ``created_at``, attempts and pending request are kept; document,
         workflow, inputs and state are replaced, ``result``/``error`` cleared, and ``labels``
-        replaced when given.
+        replaced when given. Under ``normal`` a new run's start is buffered like a resend-safe
+        record (:meth:`ensure_started` makes it durable before a request that relies on it);
+        a recorded run's restart is committed at once.
         """
         now = time.time()
-        inputs_json, state_json = to_json(dict(inputs)), to_json(dict(state))
+        inputs_raw, state_raw = dump_mapping(inputs), dump_mapping(state)
         label_items = None if labels is None else [(str(k), str(v)) for k, v in labels.items()]
-        labels_json = None if label_items is None else to_json(dict(label_items))
-
-        def body(conn: sqlite3.Connection) -> Any:
-            cur = conn.execute(
-                "UPDATE runs SET document_uri = ?, document_hash = ?, workflow_id = ?, inputs = ?,"
-                " status = 'running', state = ?, error = NULL, result = NULL, updated_at = ?"
-                " WHERE run_id = ?",
-                (document_uri, document_hash, workflow_id, inputs_json, state_json, now, run_id),
-            )
-            if cur.rowcount == 0:
-                conn.execute(
-                    "INSERT INTO runs (run_id, document_uri, document_hash, workflow_id, inputs,"
-                    " labels, status, state, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
-                    (
-                        run_id,
-                        document_uri,
-                        document_hash,
-                        workflow_id,
-                        inputs_json,
-                        labels_json or "{}",
-                        state_json,
-                        now,
-                        now,
-                    ),
-                )
-            elif labels_json is not None:
-                conn.execute("UPDATE runs SET labels = ? WHERE run_id = ?", (labels_json, run_id))
-                conn.execute("DELETE FROM run_labels WHERE run_id = ?", (run_id,))
-            if label_items:
-                conn.executemany(
-                    "INSERT INTO run_labels (run_id, name, value) VALUES (?, ?, ?)",
-                    [(run_id, k, v) for k, v in label_items],
-                )
-            return conn.execute(
-                "SELECT pending_step_key, pending_attempt FROM runs WHERE run_id = ?", (run_id,)
-            ).fetchone()
-
+        start = B.Start(document_uri, document_hash, workflow_id, inputs_raw, label_items, now)
         with self._lock:
+            if self._coalescing and run_id not in self._known and run_id not in self._buffer:
+                conn = self._connection()
+                try:
+                    row = conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+                except sqlite3.Error as exc:
+                    action = "record the start of a run"
+                    raise E.from_sqlite(exc, self.path, action, self.busy_timeout) from exc
+                if row is None:  # a new run: buffered
+                    recs = self._buffer[run_id] = B.RunRecords(updated_at=now, start=start)
+                    recs.state = state_raw
+                    self._known.add(run_id)
+                    self._unstarted.add(run_id)
+                    self._wrote_ahead.pop(run_id, None)
+                    self._buffered()
+                    return
+            state_json = clean(state_raw)
+
+            def body(conn: sqlite3.Connection) -> Any:
+                return B.write_start(conn, run_id, start, state_json, now)
+
             pending = self._transaction("record the start of a run", body)
             self._known.add(run_id)
             if pending is not None and pending[0] is not None:
                 self._wrote_ahead[run_id] = (pending[0], int(pending[1]))
             else:
                 self._wrote_ahead.pop(run_id, None)
+
+    def ensure_started(self, run_id: str) -> None:
+        """Make the run's start durable now if it is still buffered (with everything else
+        buffered, in one transaction). The engine calls it before sending a request with a
+        non-idempotent method even when an idempotency key makes it resend-safe: such a key is
+        often derived from the run (Civitai's ``externalId``), and a crash must not leave the
+        request sent by a run that resume cannot find (a re-run would send it again under a new
+        run id, i.e. a new key)."""
+        with self._lock:
+            if run_id in self._unstarted:
+                self._transaction("record the start of a run", None)
 
     def request_sending(
         self,
@@ -439,27 +439,36 @@ class RunStore:
         error: Mapping[str, Any] | None,
         result: Mapping[str, Any],
     ) -> None:
-        """Record the run's final status and result (the ``weft run --json`` object). Committed."""
-        final = dict(result)
-        final.setdefault("outputs", dict(outputs))
-        row = (
-            status,
-            None if error is None else to_json(dict(error)),
-            to_json(final),
-            time.time(),
-            run_id,
-        )
+        """Record the run's final status and result (the ``weft run --json`` object).
 
-        def body(conn: sqlite3.Connection) -> None:
-            cur = conn.execute(
-                "UPDATE runs SET status = ?, error = ?, result = ?, updated_at = ?"
-                " WHERE run_id = ?",
-                row,
-            )
-            if cur.rowcount == 0:
-                raise E.unknown_run(self.path, run_id, "the end of a run")
-
+        Committed under ``strict``; buffered under ``normal`` (a crash before it is written
+        leaves the run ``running`` at its last written state: resume finishes it)."""
+        final = result if "outputs" in result else {**result, "outputs": dict(outputs)}
+        done = B.Final(status, None if error is None else dump_mapping(error), dump(final))
+        now = time.time()
         with self._lock:
+            if self._coalescing:
+                self._records(run_id, "the end of a run", now).final = done
+                self._buffered()
+                self._forget(run_id)
+                return
+            row = (
+                status,
+                None if done.error is None else clean(done.error),
+                clean(done.result),
+                now,
+                run_id,
+            )
+
+            def body(conn: sqlite3.Connection) -> None:
+                cur = conn.execute(
+                    "UPDATE runs SET status = ?, error = ?, result = ?, updated_at = ?"
+                    " WHERE run_id = ?",
+                    row,
+                )
+                if cur.rowcount == 0:
+                    raise E.unknown_run(self.path, run_id, "the end of a run")
+
             self._transaction("record the end of a run", body)
             self._forget(run_id)
 
