@@ -344,3 +344,18 @@ def test_closed_store_raises(store: RunStore) -> None:
     with pytest.raises(RunStoreError) as info:
         store.get_run("x")
     assert info.value.kind == "closed"
+
+
+def test_get_runs_reads_many_runs_in_one_go(store: RunStore) -> None:
+    ids = [start_run(store, labels={"batch": "bulk"}) for _ in range(3)]
+    for i, run_id in enumerate(ids):
+        step(store, run_id, "s", 1, i)
+        _finish(store, run_id, "succeeded")
+    missing = "01NOSUCHRUN0000000000000000"
+    runs = store.get_runs([ids[2], missing, ids[0]])
+    assert [r.run_id for r in runs] == [ids[2], ids[0]]
+    assert [r.to_result() for r in runs] == [
+        store.get_run(ids[2]).to_result(),  # type: ignore[union-attr]
+        store.get_run(ids[0]).to_result(),  # type: ignore[union-attr]
+    ]
+    assert all(r.status == "succeeded" and r.steps[0].attempts == 1 for r in runs)

@@ -106,6 +106,7 @@ class _Batch:
         self.on_progress = on_progress
         self.on_row_done = on_row_done
         self.previous: dict[int, Any] = {}
+        self.stored: dict[str, Any] = {}  # finished earlier runs, read in one go
         self.started = clock.monotonic()
 
     def load_previous(self) -> None:
@@ -116,6 +117,11 @@ class _Batch:
             except ValueError:
                 continue
             self.previous[number] = summary
+        kept = (SUCCEEDED,) if self.retry_failed else (SUCCEEDED, FAILED)
+        finished = [s.run_id for s in self.previous.values() if s.status in kept]
+        get_runs = getattr(self.store, "get_runs", None)
+        if finished and callable(get_runs):
+            self.stored = {run.run_id: run for run in get_runs(finished)}
 
     def _tick(self) -> None:
         self.progress.elapsed = self.clock.monotonic() - self.started
@@ -237,7 +243,7 @@ class _Batch:
         return values
 
     def _stored(self, row: BatchRow, run_id: str) -> RowResult:
-        stored = self.store.get_run(run_id)
+        stored = self.stored.pop(run_id, None) or self.store.get_run(run_id)
         result = stored.to_result() if stored is not None else {}
         status = str(result.get("status") or (stored.status if stored else FAILED))
         return RowResult(

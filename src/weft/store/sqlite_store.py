@@ -16,15 +16,19 @@ one file (each waits up to ``busy_timeout`` for the write lock). Two durability 
       (``request_sending`` with ``resend_safe=False``) and the attempt that answers it are each
       committed before the call returns, together with every record buffered before them. A
       crash never loses them, so resume never sends such a request again unknowingly.
-    - **Everything else** (checkpoints, resend-safe write-aheads and attempts): buffered in
-      memory per run — the latest state wins, attempts are reduced to what the bounded history
-      keeps — and written in one transaction for all runs of this store when the oldest
-      buffered record is :data:`FLUSH_INTERVAL` (100 ms) old (checked at each record and by a
-      background thread), before any unsafe record, on :meth:`flush` (the engine calls it before
-      it sleeps), at ``run_finished``, before a read, and on :meth:`close` (and at interpreter
-      exit). A crash (``kill -9``) therefore loses at most ~100 ms of resend-safe progress: the
-      run resumes from an earlier state and sends those idempotent (or idempotency-keyed)
-      requests again.
+    - **Everything else** (a new run's ``run_started`` with its labels, checkpoints,
+      resend-safe write-aheads and attempts, ``run_finished``): buffered in memory per run —
+      the latest state wins, attempts are reduced to what the bounded history keeps — and
+      written in one transaction for all runs of this store when the oldest buffered record is
+      :data:`FLUSH_INTERVAL` (100 ms) old (checked at each record and by a background thread),
+      before any unsafe record, on :meth:`flush` (the engine calls it before it sleeps), on
+      :meth:`ensure_started` while the run's start is buffered (the engine calls it before a
+      non-idempotent request made resend-safe by an idempotency key, which may derive from the
+      run id), before a read, and on :meth:`close` (and at interpreter exit). A crash
+      (``kill -9``) therefore loses at most ~100 ms: a run that had sent only idempotent
+      requests may be missing; a recorded run resumes from an earlier state and sends those
+      idempotent (or idempotency-keyed) requests again; a run whose end was lost resumes and
+      finishes.
 
 Records are serialised when the call is made (a ``Frozen`` record or state, which its producer
 never changes, only when it is written: most buffered ones are superseded first) and scrubbed of
@@ -477,6 +481,16 @@ class RunStore:
     def get_run(self, run_id: str) -> StoredRun | None:
         """Everything recorded about a run, or ``None`` when the store has no such run."""
         return self._read("read a run", lambda conn: read_run(conn, run_id))
+
+    def get_runs(self, run_ids: Sequence[str]) -> list[StoredRun]:
+        """Everything recorded about each of ``run_ids`` that is in the store (in that order),
+        read in one go (one snapshot) — e.g. a finished batch's rows."""
+
+        def body(conn: sqlite3.Connection) -> list[StoredRun]:
+            runs = (read_run(conn, run_id) for run_id in run_ids)
+            return [run for run in runs if run is not None]
+
+        return self._read("read runs", body)
 
     def list_runs(
         self,
