@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,6 +67,9 @@ def test_batch_generates_each_row_once_and_rerun_only_fills_gaps(
             assert path.parent == tmp_path / "out" / r["workflowId"]
             picture = Image.open(io.BytesIO(path.read_bytes()))
             assert (picture.format, picture.size) == ("PNG", (size, size))
+    # the results file holds one line per row, in row order, the same objects as --json
+    results = (tmp_path / "rows.results.jsonl").read_text().splitlines()
+    assert [json.loads(line) for line in results] == rows
     assert rows[2]["air"] == "urn:air:sd1:checkpoint:civitai:501@1001"
     assert rows[1]["air"] == "urn:air:sd1:checkpoint:civitai:4384@128713"
     # one workflow and one charge per row, each keyed by its own run id
@@ -95,3 +102,49 @@ def test_batch_reports_a_failed_row_and_exits_1(sim: SimulatorThread, tmp_path: 
     assert "row 2: error: model version 9999 was not found" in result.stdout
     assert "row 1: wf_" in result.stdout
     assert "1 of 2 rows generated, 1 failed" in result.stderr
+
+
+def test_ctrl_c_keeps_what_finished_and_a_rerun_finishes_the_rest(tmp_path: Path) -> None:
+    """SIGINT to a running `--batch`: exit 130 with one clear line, the finished rows in the
+    results file; the same command again completes every row, one charge per row."""
+    sim = start_simulator_thread(
+        SimulatorConfig.fast(unassigned=0.3, preparing=0.3, scheduled=0.3, processing=0.6)
+    )
+    try:
+        rows = tmp_path / "rows.jsonl"
+        rows.write_text("".join(f'{{"prompt": "boat {i}"}}\n' for i in range(6)))
+        argv = [sys.executable, "-m", "weft", "civitai", "generate", "--batch", str(rows),
+                "--api-base", sim.base_url, "--token", sim.token, "--concurrency", "2",
+                "--store", str(tmp_path / "runs.db"), "--out", str(tmp_path / "out"),
+                "--model-version", "1001", "--width", "64", "--height", "64"]  # fmt: skip
+        env = {k: v for k, v in os.environ.items() if k != "CIVITAI_API_TOKEN"}
+        proc = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True
+        )
+        assert proc.stdout is not None
+        first = proc.stdout.readline()  # the first finished row
+        assert first.startswith("row "), first
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, (first, out, err)
+        assert "interrupted:" in err and "run the same command again" in err
+        assert "Traceback" not in err
+        kept = [
+            json.loads(line) for line in (tmp_path / "rows.results.jsonl").read_text().splitlines()
+        ]
+        assert kept and all(r["status"] == "succeeded" for r in kept)
+        assert len(kept) < 6
+        again = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+        assert again.returncode == 0, again.stderr
+        final = [
+            json.loads(line) for line in (tmp_path / "rows.results.jsonl").read_text().splitlines()
+        ]
+        assert [r["row"] for r in final] == [1, 2, 3, 4, 5, 6]
+        assert all(r["status"] == "succeeded" for r in final)
+        # every row made one workflow and one charge, however the interruption fell (a submit
+        # that was in flight is re-sent with the same externalId and finds its workflow)
+        assert sim.state.charges_by_account == {"default": 6}
+        assert sim.state.workflows_created == 6
+        assert len(sim.state.submissions_by_external_id) == 6
+    finally:
+        sim.stop()

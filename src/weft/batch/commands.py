@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import click
 import orjson
@@ -30,6 +30,15 @@ def default_results_path(inputs: str | os.PathLike[str]) -> Path:
     return path.with_name(f"{path.stem}.results.jsonl")
 
 
+class ResultRow(Protocol):
+    """What a results file needs of a row's result (``RowResult`` and the Civitai batch's)."""
+
+    @property
+    def row(self) -> int: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
 class ResultsFile:
     """Lines appended (and flushed) as rows finish; rewritten in row order at the end."""
 
@@ -38,12 +47,12 @@ class ResultsFile:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file: IO[bytes] | None = self.path.open("wb")
 
-    def add(self, row: RowResult) -> None:
+    def add(self, row: ResultRow) -> None:
         if self._file is not None:
             self._file.write(orjson.dumps(row.to_dict(), default=_default) + b"\n")
             self._file.flush()
 
-    def rewrite(self, rows: list[RowResult]) -> None:
+    def rewrite(self, rows: Sequence[ResultRow]) -> None:
         """Replace the file with ``rows`` sorted by row number (atomically)."""
         self.close()
         tmp = self.path.with_name(self.path.name + ".tmp")

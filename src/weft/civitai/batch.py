@@ -55,6 +55,7 @@ async def generate_batch(
     store: Any = None,
     notice: Callable[[str], None] = print,
     on_row: Callable[[BatchRowOutcome], None] | None = None,
+    on_progress: Callable[[Any], Any] | None = None,
     simulator_config: Any = None,
 ) -> list[BatchRowOutcome]:
     """Run the bundle once per row of ``rows``; ``defaults`` supplies the token, the deployment,
@@ -123,7 +124,7 @@ async def generate_batch(
         await run_batch(
             bundle_path(), rows, workflow_id=WORKFLOW_ID, defaults=row_defaults,
             concurrency=concurrency, servers=servers, store=opened, prepare_inputs=prepare,
-            on_row_done=row_done,
+            on_row_done=row_done, on_progress=on_progress,
         )  # fmt: skip
         outcomes = list(await asyncio.gather(*downloads))
         return sorted(outcomes, key=lambda o: o.row)

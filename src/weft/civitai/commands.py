@@ -87,9 +87,26 @@ def generate_command(
 def _batch(
     rows: Path, req: GenerateRequest, concurrency: int, store: str | None, as_json: bool
 ) -> None:
+    """``--batch``: the same progress display, results file and Ctrl-C handling as
+    ``weft batch``, plus each row's images saved as the row finishes."""
+    from weft.batch.commands import EXIT_INTERRUPTED, ResultsFile, default_results_path
+    from weft.batch.progress import progress_display
+    from weft.batch.rows import read_rows
     from weft.civitai.batch import BatchRowOutcome, generate_batch
 
-    def row_line(done: BatchRowOutcome) -> None:
+    try:
+        total = len(read_rows(rows))  # a bad inputs file fails before anything starts
+    except WeftError as exc:
+        _err(f"error: {exc}")
+        sys.exit(exc.exit_code)
+    results_path = default_results_path(rows)
+    results = ResultsFile(results_path)
+    finished: dict[int, BatchRowOutcome] = {}
+    display = progress_display(total)
+
+    def row_done(done: BatchRowOutcome) -> None:
+        finished[done.row] = done
+        results.add(done)
         if as_json:
             return
         if done.outcome is None:
@@ -97,23 +114,42 @@ def _batch(
             return
         o = done.outcome
         where = o.files[0].parent if o.files else "-"
-        saved = f"{len(o.files)} saved in {where}"
-        click.echo(f"row {done.row}: {o.workflow_id} {o.cost} Buzz, {saved}")
+        click.echo(
+            f"row {done.row}: {o.workflow_id} {o.cost} Buzz, {len(o.files)} saved in {where}"
+        )
 
+    display.start()
     try:
         outcomes = asyncio.run(
             generate_batch(rows, req, concurrency=concurrency, store=store, notice=_err,
-                           on_row=row_line)
+                           on_row=row_done, on_progress=display.update)
         )  # fmt: skip
+    except KeyboardInterrupt:
+        display.stop()
+        results.rewrite(list(finished.values()))
+        failed = sum(1 for o in finished.values() if o.outcome is None)
+        _err(
+            f"interrupted: {len(finished)} of {total} rows finished ({failed} failed), results in "
+            f"{results_path}; nothing is lost: run the same command again to finish the rest "
+            "(no row is submitted or charged twice)"
+        )
+        sys.exit(EXIT_INTERRUPTED)
     except WeftError as exc:
+        display.stop()
+        results.rewrite(list(finished.values()))
         _err(f"error: {exc.what}")
         if exc.hint:
             _err(f"  fix: {exc.hint}")
         sys.exit(exc.exit_code)
+    display.stop()
+    results.rewrite(outcomes)
     failed = sum(1 for o in outcomes if o.outcome is None)
     if as_json:
         click.echo(json.dumps([o.to_dict() for o in outcomes], indent=2))
-    _err(f"{len(outcomes) - failed} of {len(outcomes)} rows generated, {failed} failed")
+    _err(
+        f"{len(outcomes) - failed} of {len(outcomes)} rows generated, {failed} failed; "
+        f"results in {results_path}"
+    )
     sys.exit(1 if failed else 0)
 
 
