@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from weft.engine.interfaces import Clock, RunRecorder, Transport
@@ -14,6 +15,21 @@ from weft.errors import UsageError
 
 if TYPE_CHECKING:
     from weft.document import LoadedDocument
+
+
+@asynccontextmanager
+async def _transport(transport: Transport | None) -> AsyncIterator[Transport]:
+    """The caller's transport as it is, or a pooled aiohttp one closed afterwards."""
+    if transport is not None:
+        yield transport
+        return
+    from weft.http import AiohttpTransport
+
+    own = AiohttpTransport()
+    try:
+        yield own
+    finally:
+        await own.close()
 
 
 def _load(document: Any) -> LoadedDocument:
@@ -50,16 +66,10 @@ async def run_async(
     from weft.clock import SystemClock
 
     loaded = _load(document)
-    own_transport = None
-    if transport is None:
-        from weft.http import AiohttpTransport
-
-        own_transport = AiohttpTransport()
-        transport = own_transport
-    try:
+    async with _transport(transport) as sender:
         runner = Runner(
             loaded,
-            transport=transport,
+            transport=sender,
             clock=clock or SystemClock(),
             recorder=recorder,
             servers=servers,
@@ -72,9 +82,6 @@ async def run_async(
             labels=labels,
         )
         return await runner.run(workflow_id, inputs or {})
-    finally:
-        if own_transport is not None:
-            await own_transport.close()
 
 
 def run(
@@ -142,16 +149,10 @@ async def resume_async(
                 hint="restore the original document, or start a new run",
             )
         options = state.get("options", {})
-        own_transport = None
-        if transport is None:
-            from weft.http import AiohttpTransport
-
-            own_transport = AiohttpTransport()
-            transport = own_transport
-        try:
+        async with _transport(transport) as sender:
             runner = Runner(
                 loaded,
-                transport=transport,
+                transport=sender,
                 clock=clock or SystemClock(),
                 recorder=store,
                 servers={**options.get("servers", {}), **(servers or {})},
@@ -164,9 +165,6 @@ async def resume_async(
                 resend=resend,
             )
             return await runner.resume(state, dict(inputs or {}))
-        finally:
-            if own_transport is not None:
-                await own_transport.close()
     finally:
         if own_store is not None:
             own_store.close()
