@@ -79,7 +79,12 @@ def test_kill_9_mid_loop_keeps_every_durable_step(
     conn.close()
     with open_store(store_path) as store:
         run = store.get_run("crashy")
-        assert run is not None and run.status == "running"
+        if run is None:
+            # a buffered run_started (normal, resend-safe only) may be lost with the steps
+            # since the last flush: the run is missing altogether (docs/semantics.md)
+            assert durability == "normal" and kind == "safe" and durable == 0
+            return
+        assert run.status == "running"
         position = run.state["position"]
         # every step known durable is there, at most one more got in before the kill; buffered
         # (resend-safe) steps after the last flush may be missing: resume sends them again

@@ -103,7 +103,7 @@ class StepRunner(RunnerBase):
         code = ctx.status_code
         if type(code) is not int:
             code = code if isinstance(code, int) else None
-        sr.status_codes.append(code)
+        sr.add_code(code)
         sr.duration += elapsed
         sr.last_duration = elapsed
         if self.recording:

@@ -75,6 +75,9 @@ class FlowRunner(StepRunner):
                     transfer = await self._goto(frame, sp, action, attempt.ctx)
                     if transfer is not None:
                         return transfer
+            # the step's exchange (its parsed response body) is no longer anyone's to read:
+            # unbound here, not only when the next step's await returns
+            del attempt
             self.checkpoint()
         return Outcome(SUCCEEDED)
 

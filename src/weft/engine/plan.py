@@ -146,6 +146,7 @@ class WorkflowPlan:
     strict: bool
     validator: Any = None  # jsonschema validator or None
     defaults: dict[str, Any] = field(default_factory=dict)
+    fast_check: Any = None  # fastcheck.FastCheck for a simple inputs schema, or None
 
     @property
     def workflow_id(self) -> str:
@@ -243,7 +244,7 @@ class _Compiler:
                     secret_inputs |= inputs_referenced(p.value)
                 if p.in_ == "cookie":
                     secret_inputs |= inputs_referenced(p.value)
-        validator, defaults = _input_validator(self.doc, wf)
+        validator, defaults, fast_check = _input_validator(self.doc, wf)
         return WorkflowPlan(
             loaded=self.loaded,
             workflow=wf,
@@ -254,6 +255,7 @@ class _Compiler:
             strict=self.strict,
             validator=validator,
             defaults=defaults,
+            fast_check=fast_check,
         )
 
     def step(
@@ -434,10 +436,10 @@ def _unwrap_templates(value: Any) -> Any:
     return value
 
 
-def _input_validator(doc: m.ArazzoDocument, wf: m.Workflow) -> tuple[Any, dict[str, Any]]:
+def _input_validator(doc: m.ArazzoDocument, wf: m.Workflow) -> tuple[Any, dict[str, Any], Any]:
     schema = wf.inputs
     if schema is None or schema is True:
-        return None, {}
+        return None, {}, None
     from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
     from referencing import Registry, Resource
     from referencing.jsonschema import DRAFT202012
@@ -465,7 +467,9 @@ def _input_validator(doc: m.ArazzoDocument, wf: m.Workflow) -> tuple[Any, dict[s
         for name, sub in resolved["properties"].items():
             if isinstance(sub, dict) and "default" in sub:
                 defaults[name] = sub["default"]
-    return validator, defaults
+    from weft.engine.fastcheck import compile_fast_check
+
+    return validator, defaults, compile_fast_check(resolved)
 
 
 def _pointer_get(raw: Any, pointer: str) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,12 +21,19 @@ class StepResult:
     workflow_id: str
     status: str = "pending"  # pending | succeeded | failed
     attempts: int = 0
-    status_codes: deque[int | None] = field(default_factory=lambda: deque(maxlen=MAX_CODES))
+    # the most recent MAX_CODES (a list, trimmed by add_code: a deque(maxlen) costs ~600 bytes)
+    status_codes: list[int | None] = field(default_factory=list)
     duration: float = 0.0  # seconds, all attempts
     last_duration: float = 0.0
     outputs: dict[str, Any] = field(default_factory=dict)  # secrets masked
     output_errors: dict[str, str] = field(default_factory=dict)
     reason: str | None = None
+
+    def add_code(self, code: int | None) -> None:
+        codes = self.status_codes
+        if len(codes) >= MAX_CODES:
+            del codes[: len(codes) - MAX_CODES + 1]
+        codes.append(code)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -53,7 +59,7 @@ class StepResult:
             workflow_id=d["workflowId"],
             status=d.get("status", "pending"),
             attempts=int(d.get("attempts", 0)),
-            status_codes=deque(d.get("statusCodes", []), maxlen=MAX_CODES),
+            status_codes=list(d.get("statusCodes", []))[-MAX_CODES:],
             duration=float(d.get("duration", 0.0)),
             last_duration=float(d.get("lastDuration", 0.0)),
             outputs=dict(d.get("outputs", {})),

@@ -16,6 +16,9 @@ def prepare_inputs(plan: WorkflowPlan, inputs: Mapping[str, Any], *, where: str)
         prepared.setdefault(name, default)
     if plan.validator is None:
         return prepared
+    fast = plan.fast_check
+    if fast is not None and fast(prepared):
+        return prepared  # certainly valid (fastcheck.py); otherwise jsonschema has the word
     errors = sorted(plan.validator.iter_errors(prepared), key=lambda e: list(e.path))
     if errors:
         lines = []
