@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 
 from weft.engine.plan import ActionPlan
-from weft.engine.responses import criteria_match
+from weft.engine.responses import criteria_match, criterion_passes
 from weft.expressions.context import EvalContext
 
 
 def first_success_action(actions: list[ActionPlan], ctx: EvalContext) -> ActionPlan | None:
     for action in actions:
         for c in action.criteria:
-            if not c.evaluate(ctx).passed:
+            if not criterion_passes(c, ctx):
                 break
         else:
             return action

@@ -110,10 +110,11 @@ def _length(at_least: bool, n: int) -> Callable[[Any], bool]:
     return lambda v: not isinstance(v, str) or len(v) <= n
 
 
-def _property_check(schema: Any) -> Callable[[Any], bool] | None:
-    """A predicate mirroring ``schema`` for one property's value, or None if unsupported."""
+def _property_check(schema: Any) -> tuple[Callable[[Any], bool], ...] | None:
+    """Predicates mirroring ``schema`` for one property's value (all must hold), or None if
+    unsupported."""
     if schema is True or (isinstance(schema, Mapping) and not schema):
-        return lambda v: True
+        return ()
     if not isinstance(schema, Mapping):
         return None
     if any(k not in _PROPERTY_KEYWORDS for k in schema):
@@ -156,11 +157,7 @@ def _property_check(schema: Any) -> Callable[[Any], bool] | None:
         except re.error:
             return None
         checks.append(lambda v: not isinstance(v, str) or search(v) is not None)
-    if not checks:
-        return lambda v: True
-    if len(checks) == 1:
-        return checks[0]
-    return lambda v: all(c(v) for c in checks)
+    return tuple(checks)
 
 
 def compile_fast_check(schema: Any) -> FastCheck | None:
@@ -176,7 +173,7 @@ def compile_fast_check(schema: Any) -> FastCheck | None:
         return None
     if not all(isinstance(r, str) for r in required) or not isinstance(extra, bool):
         return None
-    checks: dict[str, Callable[[Any], bool]] = {}
+    checks: dict[str, tuple[Callable[[Any], bool], ...]] = {}
     for name, sub in props.items():
         check = _property_check(sub)
         if check is None:
@@ -199,8 +196,11 @@ def compile_fast_check(schema: Any) -> FastCheck | None:
         for name, check in items:
             if name in instance:
                 value = instance[name]
-                if type(value) not in _JSON_TYPES or not check(value):
+                if type(value) not in _JSON_TYPES:
                     return False
+                for test in check:
+                    if not test(value):
+                        return False
         return True
 
     return fast
