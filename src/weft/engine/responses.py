@@ -8,8 +8,6 @@ from typing import Any
 from weft.engine.interfaces import HttpResponse
 from weft.engine.requests import BuiltRequest
 from weft.expressions.context import ABSENT, EvalContext
-from weft.expressions.criteria import SimpleCondition
-from weft.expressions.simple import truthy
 from weft.openapi.bodies import parse_body
 
 
@@ -78,18 +76,9 @@ def judge(criteria: list[Any], ctx: EvalContext) -> tuple[bool, str | None]:
 
 
 def criterion_passes(criterion: Any, ctx: EvalContext) -> bool:
-    """Whether ``criterion`` passes, without the failure text :meth:`evaluate` builds.
-
-    Choosing an action needs only the verdict, and a simple condition's failure text
-    (``explain``) costs more than the condition (~0.1 ms): most action criteria fail by design.
-    The verdict is ``evaluate``'s: ``truthy`` of the compiled condition, false if it raises.
-    """
-    if type(criterion) is SimpleCondition:
-        try:
-            return truthy(criterion._fn(ctx))
-        except Exception:
-            return False
-    return bool(criterion.evaluate(ctx).passed)
+    """Whether ``criterion`` passes, without the failure text :meth:`evaluate` builds: choosing
+    an action needs only the verdict, and most action criteria fail by design."""
+    return bool(criterion.passes(ctx))
 
 
 def criteria_match(criteria: list[Any], ctx: EvalContext) -> bool:

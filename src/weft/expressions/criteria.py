@@ -62,6 +62,10 @@ class Condition:
     def evaluate(self, ctx: EvalContext) -> CriterionResult:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def passes(self, ctx: EvalContext) -> bool:
+        """``evaluate(ctx).passed``, without building the failure text (never raises)."""
+        return self.evaluate(ctx).passed
+
     @property
     def expressions(self) -> list[Expression]:
         """Every runtime expression the condition reads (context first)."""
@@ -91,6 +95,12 @@ class SimpleCondition(Condition):
         out: list[Expression] = []
         _collect(self.ast, out)
         return out
+
+    def passes(self, ctx: EvalContext) -> bool:
+        try:
+            return truthy(self._fn(ctx))
+        except Exception:
+            return False
 
     def evaluate(self, ctx: EvalContext) -> CriterionResult:
         try:
