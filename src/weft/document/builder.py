@@ -278,36 +278,33 @@ class Builder:
                 out.append(self.failure_action(item, ip))
         return out
 
+    def _action_fields(self, raw: dict[str, Any], p: str) -> dict[str, Any]:
+        """The fields success and failure actions share."""
+        return {
+            "name": _s(raw.get("name")) or "",
+            "type": _s(raw.get("type")) or "",
+            "workflow_id": _s(raw.get("workflowId")),
+            "step_id": _s(raw.get("stepId")),
+            "parameters": self.parameters(raw.get("parameters"), f"{p}/parameters"),
+            "criteria": self.criteria(raw.get("criteria"), f"{p}/criteria"),
+        }
+
     def success_action(self, raw: dict[str, Any], p: str) -> m.SuccessAction:
-        return self.node(
-            m.SuccessAction,
-            raw,
-            p,
-            name=_s(raw.get("name")) or "",
-            type=_s(raw.get("type")) or "",
-            workflow_id=_s(raw.get("workflowId")),
-            step_id=_s(raw.get("stepId")),
-            parameters=self.parameters(raw.get("parameters"), f"{p}/parameters"),
-            criteria=self.criteria(raw.get("criteria"), f"{p}/criteria"),
-        )
+        return self.node(m.SuccessAction, raw, p, **self._action_fields(raw, p))
 
     def failure_action(self, raw: dict[str, Any], p: str) -> m.FailureAction:
         after = raw.get("retryAfter")
         limit = raw.get("retryLimit")
+        seconds = (
+            float(after) if isinstance(after, int | float) and not isinstance(after, bool) else None
+        )
         return self.node(
             m.FailureAction,
             raw,
             p,
-            name=_s(raw.get("name")) or "",
-            type=_s(raw.get("type")) or "",
-            workflow_id=_s(raw.get("workflowId")),
-            step_id=_s(raw.get("stepId")),
-            parameters=self.parameters(raw.get("parameters"), f"{p}/parameters"),
-            retry_after=float(after)
-            if isinstance(after, int | float) and not isinstance(after, bool)
-            else None,
+            retry_after=seconds,
             retry_limit=limit if isinstance(limit, int) and not isinstance(limit, bool) else None,
-            criteria=self.criteria(raw.get("criteria"), f"{p}/criteria"),
+            **self._action_fields(raw, p),
         )
 
 
