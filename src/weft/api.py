@@ -120,12 +120,7 @@ async def resume_async(
         own_store = open_store(store)
         store = own_store
     try:
-        stored = store.get_run(run_id)
-        if stored is None:
-            raise UsageError(
-                f"no run {run_id} in the run store",
-                hint="`weft runs list` shows recorded runs; pass --store if it is elsewhere",
-            )
+        stored = store.require_run(run_id)
         state = dict(stored.state or {})
         pending = getattr(stored, "pending", None)
         if (

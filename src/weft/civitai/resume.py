@@ -40,12 +40,7 @@ async def resume(
     from weft.store import open_store
 
     with open_store(store) as opened:
-        stored = opened.get_run(run_id)
-        if stored is None:
-            raise UsageError(
-                f"no run {run_id} in the run store",
-                hint="`weft runs list` shows recorded runs; pass --store if it is elsewhere",
-            )
+        stored = opened.require_run(run_id)
         labels = dict(stored.labels or {})
         if labels.get("kind") != KIND:
             raise UsageError(

@@ -123,14 +123,7 @@ def list_command(
 def show_command(run_id: str, as_json: bool, store_path: str | None) -> None:
     """Show one run: its result, or what was recorded so far."""
     with open_store(store_path) as store:
-        run = store.get_run(run_id)
-        where = str(store.path)
-    if run is None:
-        raise UsageError(
-            f"no run {run_id!r} in the run store",
-            where=where,
-            hint="list recorded runs with `weft runs list` (or pass the right --store)",
-        )
+        run = store.require_run(run_id)
     result = run.to_result()
     if as_json:
         _json_out(result)

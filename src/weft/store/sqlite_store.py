@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from weft.engine.interfaces import Frozen
+from weft.errors import UsageError
 from weft.store import buffer as B
 from weft.store import errors as E
 from weft.store.codec import clean, dump, dump_mapping
@@ -481,6 +482,17 @@ class RunStore:
     def get_run(self, run_id: str) -> StoredRun | None:
         """Everything recorded about a run, or ``None`` when the store has no such run."""
         return self._read("read a run", lambda conn: read_run(conn, run_id))
+
+    def require_run(self, run_id: str) -> StoredRun:
+        """The run, or a clear :class:`~weft.errors.UsageError` naming this store."""
+        run = self.get_run(run_id)
+        if run is None:
+            raise UsageError(
+                f"no run {run_id} in the run store",
+                where=str(self.path),
+                hint="list recorded runs with `weft runs list` (or pass the right --store)",
+            )
+        return run
 
     def get_runs(self, run_ids: Sequence[str]) -> list[StoredRun]:
         """Everything recorded about each of ``run_ids`` that is in the store (in that order),
