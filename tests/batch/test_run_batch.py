@@ -192,3 +192,25 @@ async def test_cancelled_batch_resumes_unfinished_runs(tmp_path: Path) -> None:
         assert [r.outputs["double"] for r in again.rows] == [2 * i for i in range(1, 21)]
         for row in finished:  # finished rows were not sent again
             assert items.requests[row] == before[row] == 1
+
+
+async def test_a_row_is_reported_only_once_its_run_is_finished_in_the_store(
+    tmp_path: Path, items: ItemsServer
+) -> None:
+    """A results line must never run ahead of the store: after a kill -9 the line's row would
+    otherwise be run again (its buffered 'finished' record lost)."""
+    doc = write_items_docs(tmp_path)
+    path = tmp_path / "s.db"
+    seen_in_store: list[str] = []
+    with open_store(path, flush_interval=3600.0) as store:  # buffered until flushed
+
+        def done(row: object) -> None:
+            with open_store(path) as reader:  # a second connection sees only what is committed
+                stored = reader.get_run(row.run_id)  # type: ignore[attr-defined]
+                seen_in_store.append(stored.status if stored else "absent")
+
+        result = await run_batch(
+            doc, [{"id": i} for i in range(1, 6)], defaults={"token": TOKEN}, concurrency=2,
+            servers={"items": items.base_url}, store=store, on_row_done=done,
+        )  # fmt: skip
+    assert result.ok and seen_in_store == ["succeeded"] * 5

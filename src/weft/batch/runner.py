@@ -145,6 +145,13 @@ class _Batch:
             elif result.source == RESUMED:
                 p.resumed += 1
             if self.on_row_done is not None:
+                if result.source != STORED:
+                    # what the callback writes (a results line) must never run ahead of the
+                    # store: a row reported finished is finished in the store too, even if the
+                    # process is killed right after the line is written
+                    flush = getattr(self.store, "flush", None)
+                    if callable(flush):
+                        flush()
                 self.on_row_done(result)
             self._tick()
 
