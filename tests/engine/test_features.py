@@ -559,7 +559,9 @@ workflows:
     assert hits == Counter({"setup": 1})
 
 
-async def test_step_depends_on_runs_a_later_step_first(tmp_path: Path) -> None:
+async def test_step_depends_on_runs_the_dependency_first_and_each_step_once(
+    tmp_path: Path,
+) -> None:
     doc = _doc(
         tmp_path,
         """
@@ -570,10 +572,16 @@ workflows:
         operationId: count
         dependsOn: [make]
         parameters: [{name: name, in: path, value: 'use-{$steps.make.outputs.name}'}]
-        onSuccess: [{name: done, type: end}]
+      - stepId: report
+        operationId: count
+        parameters: [{name: name, in: path, value: 'report-{$steps.late.outputs.name}'}]
       - stepId: make
         operationId: count
         parameters: [{name: name, in: path, value: made}]
+        outputs: {name: $response.body#/name}
+      - stepId: late
+        operationId: count
+        parameters: [{name: name, in: path, value: late}]
         outputs: {name: $response.body#/name}
 """,
         version="1.1.0",
@@ -581,7 +589,72 @@ workflows:
     app, seen, _ = _app()
     result = await _run(doc, app)
     assert result.status == "succeeded", result.error
-    assert [s.path for s in seen] == ["/count/made", "/count/use-made"]
+    # dependsOn moves `make` before `use`; in such a workflow an output reference is an
+    # implicit dependency too (`late` before `report`); nothing runs twice
+    assert [s.path for s in seen] == ["/count/made", "/count/use-made", "/count/late",
+                                      "/count/report-late"]  # fmt: skip
+    assert [s.step_id for s in result.steps] == ["make", "use", "late", "report"]
+
+
+async def test_a_goto_past_a_dependency_fails_the_dependent_step_without_running_it(
+    tmp_path: Path,
+) -> None:
+    doc = _doc(
+        tmp_path,
+        """
+workflows:
+  - workflowId: w
+    steps:
+      - stepId: start
+        operationId: count
+        parameters: [{name: name, in: path, value: start}]
+        onSuccess: [{name: skip, type: goto, stepId: use}]
+      - stepId: make
+        operationId: count
+        parameters: [{name: name, in: path, value: made}]
+      - stepId: use
+        operationId: count
+        dependsOn: [make]
+        parameters: [{name: name, in: path, value: use}]
+""",
+        version="1.1.0",
+    )
+    app, seen, _ = _app()
+    result = await _run(doc, app)
+    assert result.status == "failed" and result.error is not None
+    assert result.error.step == "use"
+    assert "depends on step 'make'" in result.error.reason
+    assert "has not completed" in result.error.reason
+    assert [s.path for s in seen] == ["/count/start"]
+
+
+async def test_a_step_depends_on_a_step_of_another_workflow(tmp_path: Path) -> None:
+    body = """
+workflows:
+  - workflowId: setup
+    steps:
+      - stepId: make
+        operationId: count
+        parameters: [{name: name, in: path, value: made}]
+  - workflowId: w
+    DEPS
+    steps:
+      - stepId: use
+        operationId: count
+        dependsOn: [$workflows.setup.steps.make]
+        parameters: [{name: name, in: path, value: use}]
+"""
+    app, seen, _ = _app()
+    doc = _doc(tmp_path, body.replace("DEPS", "dependsOn: [setup]"), version="1.1.0")
+    result = await _run(doc, app, workflow_id="w")
+    assert result.status == "succeeded", result.error
+    assert [s.path for s in seen] == ["/count/made", "/count/use"]
+    seen.clear()
+    doc = _doc(tmp_path, body.replace("DEPS", "summary: no workflow dependency"), version="1.1.0")
+    result = await _run(doc, app, workflow_id="w")
+    assert result.status == "failed" and result.error is not None
+    assert "step 'make' of workflow 'setup'" in result.error.reason
+    assert seen == []
 
 
 # -- 1.1 Selector Objects ------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +21,9 @@ from weft.engine.validation import prepare_inputs
 from weft.errors import DocumentError, UsageError
 from weft.expressions.context import ABSENT, EvalContext
 
+# ``$workflows.<id>.steps.<id>`` or ``$sourceDescriptions.<name>.<id>.steps.<id>``
+_OTHER_STEP = re.compile(r"^\$(?:workflows|sourceDescriptions\.[^.]+)\.([^.]+)\.steps\.([^.]+)$")
+
 
 class FlowRunner(StepRunner):
     """Runs frames: the step loop and everything that moves between steps and workflows."""
@@ -34,11 +38,11 @@ class FlowRunner(StepRunner):
         steps = frame.plan.steps
         while frame.index < len(steps):
             sp = steps[frame.index]
-            for dep_step in sp.depends_on:
-                if dep_step not in frame.step_outputs and dep_step in frame.plan.index:
-                    sub = await self._side_step(frame, dep_step)
-                    if sub is not None:
-                        return sub
+            if sp.depends_on:
+                unmet = self._unmet_dependency(frame, sp)
+                if unmet is not None:
+                    self.checkpoint()
+                    return unmet
             attempt = await self._attempt(frame, sp)
             sid = sp.step_id
             if attempt.success:
@@ -80,6 +84,31 @@ class FlowRunner(StepRunner):
             del attempt
             self.checkpoint()
         return Outcome(SUCCEEDED)
+
+    def _unmet_dependency(self, frame: Frame, sp: StepPlan) -> Outcome | None:
+        """A failed run if a step ``sp`` depends on has not completed (1.1 ``dependsOn``).
+
+        The plan already orders the steps so that every dependency runs first; a step can
+        still be reached early by a ``goto`` past its dependency, or after a dependency failed
+        and an action moved on. ``dependsOn`` never runs a step by itself.
+        """
+        for dep in sp.depends_on:
+            match = _OTHER_STEP.match(dep)
+            if match:
+                workflow_id, step_id = match.group(1), match.group(2)
+                done = self.step_results.get((workflow_id, step_id))
+                ok = done is not None and done.status == SUCCEEDED
+            else:
+                workflow_id, step_id = frame.plan.workflow_id, dep
+                ok = dep in frame.step_outputs or dep not in frame.plan.index
+            if not ok:
+                why = (
+                    f"step {sp.step_id!r} depends on step {step_id!r} of workflow "
+                    f"{workflow_id!r}, which has not completed in this run (dependsOn does not "
+                    "run a step; a goto or a failure action went past it)"
+                )
+                return Outcome(FAILED, RunError(sp.step_id, why, frame.plan.workflow_id))
+        return None
 
     async def _goto(
         self, frame: Frame, sp: StepPlan, action: ActionPlan, ctx: EvalContext

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from weft.document import model as m
+from weft.engine.order import execution_order
 from weft.engine.pacing import Pace, parse_pace
 from weft.errors import DocumentError
 from weft.expressions import (
@@ -234,8 +235,8 @@ class _Compiler:
         wf_success = [self.action(a, True) for a in wf.success_actions]
         wf_failure = [self.action(a, False) for a in wf.failure_actions]
         steps = [
-            self.step(s, i, wf_params, wf_success, wf_failure, wf.workflow_id)
-            for i, s in enumerate(wf.steps)
+            self.step(wf.steps[i], i, wf_params, wf_success, wf_failure, wf.workflow_id)
+            for i in execution_order(wf.steps)  # the array order unless steps use dependsOn
         ]
         secret_inputs = password_inputs(wf.inputs)
         for s in [*wf.steps]:
