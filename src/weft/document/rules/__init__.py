@@ -12,6 +12,8 @@
 | arazzo/output-not-described | info | a pointer the (open) response schema does not describe |
 | arazzo/enum-fallthrough | warning | onSuccess criteria leaving enum values to fall through |
 | arazzo/request-body-schema | warning | constant payload parts the request schema rejects |
+| arazzo/unknown-parameter | warning | step parameters the operation does not declare |
+| arazzo/missing-required-parameter | warning | required query/header/cookie params not supplied |
 | arazzo/unused-input | warning | declared inputs no expression uses |
 | arazzo/unused-component | warning | components nothing references |
 """
@@ -24,9 +26,9 @@ from weft.document.loaded import LoadedDocument
 
 def lint(loaded: LoadedDocument) -> list[Diagnostic]:
     """All lint findings for a loaded document, sorted by position."""
-    from weft.document.rules import flow, schemas, text, usage
+    from weft.document.rules import flow, parameters, schemas, text, usage
 
     out: list[Diagnostic] = []
-    for module in (text, flow, schemas, usage):
+    for module in (text, flow, schemas, parameters, usage):
         out.extend(module.check(loaded))
     return sorted(set(out), key=sort_key)
