@@ -35,6 +35,10 @@ class FlowRunner(StepRunner):
                 if outcome.status != SUCCEEDED:
                     return outcome
             frame.deps_done = True
+        if frame.transfer is not None:  # resumed inside a workflow a goto/retry started
+            transferred = await self._transfer(frame)
+            if transferred is not None:
+                return transferred
         steps = frame.plan.steps
         while frame.index < len(steps):
             sp = steps[frame.index]
@@ -123,10 +127,40 @@ class FlowRunner(StepRunner):
             frame.index = target
             return None
         if action.workflow_id:
-            inputs = {p.name: p.value.evaluate(ctx) for p in action.parameters}
-            outcome, _ = await self._call_workflow(frame, action.workflow_id, inputs, sp.step_id)
+            self._start_transfer(frame, "goto", action, ctx, sp.step_id)
+            outcome = await self._transfer(frame)
+            assert outcome is not None
             return outcome
         return Outcome(FAILED, RunError(sp.step_id, f"action {action.name!r} has no target"))
+
+    def _start_transfer(
+        self, frame: Frame, kind: str, action: ActionPlan, ctx: EvalContext, step_id: str | None
+    ) -> None:
+        """Record that the step's action enters a workflow, before it is entered."""
+        inputs = {p.name: p.value.evaluate(ctx) for p in action.parameters}
+        frame.transfer = {
+            "kind": kind,
+            "workflowId": action.workflow_id,
+            "inputs": {k: v for k, v in inputs.items() if v is not ABSENT},
+            "step": step_id,
+        }
+        self.checkpoint()
+
+    async def _transfer(self, frame: Frame) -> Outcome | None:
+        """Run the workflow ``frame.transfer`` names (resuming its restored frame if any).
+
+        A goto's outcome is the frame's; a retry's workflow returns ``None`` on success (the
+        step is then retried) and its outcome otherwise.
+        """
+        transfer = frame.transfer
+        assert transfer is not None
+        outcome, _ = await self._call_workflow(
+            frame, str(transfer["workflowId"]), transfer.get("inputs") or {}, transfer.get("step")
+        )
+        frame.transfer = None
+        if transfer.get("kind") == "goto" or outcome.status != SUCCEEDED:
+            return outcome
+        return None
 
     async def _retry_first(
         self, frame: Frame, action: ActionPlan, ctx: EvalContext
@@ -134,9 +168,8 @@ class FlowRunner(StepRunner):
         if action.step_id:
             return await self._side_step(frame, action.step_id)
         assert action.workflow_id is not None
-        inputs = {p.name: p.value.evaluate(ctx) for p in action.parameters}
-        outcome, _ = await self._call_workflow(frame, action.workflow_id, inputs, None)
-        return outcome if outcome.status != SUCCEEDED else None
+        self._start_transfer(frame, "retry", action, ctx, None)
+        return await self._transfer(frame)
 
     async def _side_step(self, frame: Frame, step_id: str) -> Outcome | None:
         """Run one step of this workflow for its outputs, then come back (ignores its actions)."""

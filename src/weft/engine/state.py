@@ -40,6 +40,9 @@ class Frame:
     retry_after: dict[str, float] = field(default_factory=dict)
     last_ctx: EvalContext | None = None
     deps_done: bool = False
+    # a workflow a goto/retry action of the step at ``index`` is running (kind, ref, inputs,
+    # step): resume enters it again instead of re-running the step whose action started it
+    transfer: dict[str, Any] | None = None
     # masked copies for snapshots, by part: (the object masked, secrets version, masked copy)
     masked: dict[str, tuple[Any, Any, Any]] = field(default_factory=dict, repr=False, compare=False)
 
@@ -76,7 +79,11 @@ def _mask_value(
 def _mask_inputs(frame: Frame, secrets: SecretSet, secret_inputs: Mapping[str, str]) -> dict:
     inputs = {}
     for k, v in frame.inputs.items():
-        if k in frame.plan.secret_inputs or (isinstance(v, str) and secrets.is_secret(v)):
+        if isinstance(v, str) and v in secret_inputs:
+            # the run input it came from refills it (a nested workflow's input is often a
+            # parent's secret input passed on under another name)
+            inputs[k] = placeholder(secret_inputs[v])
+        elif k in frame.plan.secret_inputs or (isinstance(v, str) and secrets.is_secret(v)):
             inputs[k] = placeholder(k)
         else:
             inputs[k] = _mask_value(v, secrets, secret_inputs, f"inputs.{k}")
@@ -123,7 +130,16 @@ def frame_to_dict(frame: Frame, secrets: SecretSet, secret_inputs: Mapping[str, 
         "delay": frame.delay,
         "retryAfter": dict(frame.retry_after),
         "depsDone": frame.deps_done,
+        **({"transfer": _mask_transfer(frame, secrets, secret_inputs)} if frame.transfer else {}),
     }
+
+
+def _mask_transfer(
+    frame: Frame, secrets: SecretSet, secret_inputs: Mapping[str, str]
+) -> dict[str, Any]:
+    transfer = dict(frame.transfer or {})
+    transfer["inputs"] = _mask_value(transfer.get("inputs", {}), secrets, secret_inputs, "transfer")
+    return transfer
 
 
 def refill(value: Any, supplied: Mapping[str, Any]) -> Any:
@@ -165,7 +181,23 @@ def frame_from_dict(plan: WorkflowPlan, d: Mapping[str, Any], supplied: Mapping[
         delay=d.get("delay"),
         retry_after={k: float(v) for k, v in d.get("retryAfter", {}).items()},
         deps_done=bool(d.get("depsDone", False)),
+        transfer=_refill_transfer(d.get("transfer"), supplied),
     )
+
+
+def _refill_transfer(
+    transfer: Mapping[str, Any] | None, supplied: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """The recorded transfer; its inputs are only needed if the workflow never started (its
+    frame restores its own inputs), so a secret that cannot be refilled leaves them out."""
+    if not transfer:
+        return None
+    out = dict(transfer)
+    try:
+        out["inputs"] = refill(out.get("inputs") or {}, supplied)
+    except UsageError:
+        out["inputs"] = {}
+    return out
 
 
 __all__ = ["SNAPSHOT_VERSION", "Frame", "frame_from_dict", "frame_to_dict", "refill"]
