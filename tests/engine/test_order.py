@@ -6,7 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from weft.document import model as m
-from weft.engine.order import execution_order, referenced_steps
+from weft.document.walk import referenced_steps
+from weft.engine.order import execution_order
 
 
 def _step(step_id: str, deps: list[str] = (), reads: list[str] = ()) -> m.Step:  # type: ignore[assignment]

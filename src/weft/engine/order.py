@@ -10,40 +10,10 @@ Pure: it reads the document model only.
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
-import re
-from collections.abc import Iterator
-from typing import Any
 
 from weft.document import model as m
-
-_STEP_REF = re.compile(r"\$steps\.([A-Za-z0-9_\-]+)\.")
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _strings(item)
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        for f in dataclasses.fields(value):
-            if f.name not in ("loc", "pointer", "extensions", "field_locs"):
-                yield from _strings(getattr(value, f.name))
-
-
-def referenced_steps(step: m.Step) -> set[str]:
-    """Step ids whose outputs the step reads before it runs (parameters, body, criteria)."""
-    found: set[str] = set()
-    for part in (step.parameters, step.request_body, step.success_criteria):
-        for text in _strings(part):
-            found.update(_STEP_REF.findall(text))
-    found.discard(step.step_id)
-    return found
+from weft.document.walk import referenced_steps
 
 
 def _reaches(graph: dict[int, set[int]], start: int, goal: int) -> bool:

@@ -8,6 +8,7 @@
 | arazzo/unbounded-poll | warning | a step that jumps back to itself with no delay and no bound |
 | arazzo/unreachable-step | warning | steps no path reaches |
 | arazzo/goto-cycle-no-exit | warning | goto loops that can only end by failing |
+| arazzo/output-read-before-run | warning | `$steps.X.outputs` read where X cannot have run |
 | arazzo/output-not-in-schema | warning | an output pointer the schema excludes |
 | arazzo/output-not-described | info | a pointer the (open) response schema does not describe |
 | arazzo/enum-fallthrough | warning | onSuccess criteria leaving enum values to fall through |

@@ -1,4 +1,5 @@
-"""Control-flow rules: self-polling without pacing, unreachable steps, loops with no exit."""
+"""Control-flow rules: self-polling without pacing, unreachable steps, loops with no exit, and
+outputs read from a step that cannot have run yet."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 from weft.document import model as m
 from weft.document.diagnostics import Diagnostic
 from weft.document.loaded import LoadedDocument
-from weft.document.walk import step_actions
+from weft.document.walk import referenced_steps, step_actions
 
 PACE = "x-weft-pace"
 
@@ -104,6 +105,7 @@ def _graph_rules(loaded: LoadedDocument, wf: m.Workflow) -> list[Diagnostic]:
                     "add a goto to it, or remove the step",
                 )
             )
+    out += _reads_before_run(wf, graph)
     for component in _sccs(graph):
         cyclic = len(component) > 1 or next(iter(component)) in graph[next(iter(component))]
         if not cyclic:
@@ -172,3 +174,44 @@ def _sccs(graph: dict[int, set[int]]) -> list[set[int]]:
                         break
                 result.append(comp)
     return result
+
+
+def _reads_before_run(wf: m.Workflow, graph: dict[int, set[int]]) -> list[Diagnostic]:
+    """A step reading ``$steps.X.outputs`` where no path runs X before it (1.1: a forward
+    reference a sequential runner cannot satisfy). Workflows using step ``dependsOn`` are
+    reordered by weft to satisfy such references, so they are left out."""
+    if any(s.depends_on for s in wf.steps):
+        return []
+    index = {s.step_id: i for i, s in enumerate(wf.steps)}
+    runs = {0} | _reachable(graph, 0)
+    out = []
+    for i, step in enumerate(wf.steps):
+        for ref in sorted(referenced_steps(step)):
+            j = index.get(ref)
+            if j is None or (j in runs and i in _reachable(graph, j)):
+                continue
+            later = "appears later in the steps array and " if j > i else ""
+            out.append(
+                Diagnostic(
+                    "arazzo/output-read-before-run",
+                    "warning",
+                    f"step {step.step_id!r} reads the outputs of step {ref!r}, which {later}"
+                    f"never runs before it: the expression has no value",
+                    step.at("stepId"),
+                    f"move step {ref!r} before {step.step_id!r}, or (Arazzo 1.1) add "
+                    f"`dependsOn: [{ref}]` to step {step.step_id!r}",
+                )
+            )
+    return out
+
+
+def _reachable(graph: dict[int, set[int]], start: int) -> set[int]:
+    """The steps a path of one or more steps leads to from ``start``."""
+    seen: set[int] = set()
+    stack = list(graph[start])
+    while stack:
+        node = stack.pop()
+        if node not in seen:
+            seen.add(node)
+            stack.extend(graph[node])
+    return seen
