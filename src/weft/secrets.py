@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import orjson
+
 MASK = "***"
 PLACEHOLDER_KEY = "$weftSecret"
 
@@ -24,6 +26,8 @@ _INPUT_REF = re.compile(r"\$inputs\.([A-Za-z0-9_\-]+)")
 
 # shortest value worth masking inside longer strings (avoid masking "1" everywhere)
 _MIN_EMBEDDED = 6
+# characters JSON text writes escaped: a secret holding one is not found verbatim in it
+_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
 
 
 _NOT_SENSITIVE = frozenset({"idempotency-key"})  # ends in -Key but identifies a request
@@ -67,10 +71,11 @@ def password_inputs(schema: Any) -> set[str]:
 class SecretSet:
     """The secret values of one run, and masking helpers."""
 
-    __slots__ = ("_values",)
+    __slots__ = ("_plain", "_values")
 
     def __init__(self, values: Iterable[str] = ()) -> None:
         self._values: set[str] = set()
+        self._plain = True  # every secret reads the same inside JSON text (no escapes)
         for v in values:
             self.add(v)
 
@@ -86,6 +91,8 @@ class SecretSet:
         stripped = _SCHEMES.sub("", value)
         if stripped and stripped != value:
             self._values.add(stripped)
+        if _JSON_ESCAPED.search(value):
+            self._plain = False
 
     def add_header_value(self, value: str) -> None:
         self.add(value)
@@ -107,11 +114,22 @@ class SecretSet:
             return value
         if isinstance(value, str):
             return self.mask_str(value)
+        if self._plain and not self._maybe_inside(value):
+            return value  # as when there are no secrets: nothing to replace, nothing copied
         if isinstance(value, Mapping):
             return {k: self.mask(v) for k, v in value.items()}
         if isinstance(value, list | tuple):
             return [self.mask(v) for v in value]
         return value
+
+    def _maybe_inside(self, value: Any) -> bool:
+        """Whether a secret may occur in ``value`` (a container): one look at its JSON text
+        instead of a walk (``False`` only when no secret is a substring of that text)."""
+        try:
+            text = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+        except (TypeError, orjson.JSONEncodeError):
+            return True  # not JSON (bytes, objects): walk it
+        return any(secret in text for secret in self._values)
 
     def mask_headers(self, headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
         return [(k, MASK if is_sensitive_header(k) else self.mask_str(v)) for k, v in headers]
