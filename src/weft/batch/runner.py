@@ -109,6 +109,8 @@ class _Batch:
         self.on_progress = on_progress
         self.on_row_done = on_row_done
         self.previous: dict[int, Any] = {}
+        flush = getattr(store, "flush", None)  # a store that buffers records commits them
+        self.flush_store: Callable[[], Any] | None = flush if callable(flush) else None
         self.unreported: list[RowResult] = []  # finished rows waiting for their commit
         self.reporting = False  # a worker is gathering rows for one commit
         self.stored: dict[str, Any] = {}  # finished earlier runs, read in one go
@@ -162,8 +164,7 @@ class _Batch:
         other (a commit per row would cost a quarter of a busy batch's time).
         """
         assert self.on_row_done is not None
-        flush = getattr(self.store, "flush", None)
-        if result.source == STORED or not callable(flush):
+        if result.source == STORED or self.flush_store is None:
             self.on_row_done(result)  # nothing new to commit
             return
         self.unreported.append(result)
@@ -182,9 +183,8 @@ class _Batch:
         if not self.unreported:
             return
         rows, self.unreported = self.unreported, []
-        flush = getattr(self.store, "flush", None)
-        if callable(flush):
-            flush()
+        if self.flush_store is not None:
+            self.flush_store()
         assert self.on_row_done is not None
         for row in rows:
             self.on_row_done(row)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -125,3 +125,15 @@ def referenced_steps(step: m.Step) -> set[str]:
             found.update(_STEP_REF.findall(text))
     found.discard(step.step_id)
     return found
+
+
+def reachable(graph: Mapping[int, Iterable[int]], start: int) -> set[int]:
+    """The nodes a path of one or more edges leads to from ``start`` (steps by index)."""
+    seen: set[int] = set()
+    stack = list(graph[start])
+    while stack:
+        node = stack.pop()
+        if node not in seen:
+            seen.add(node)
+            stack.extend(graph[node])
+    return seen

@@ -13,20 +13,7 @@ from __future__ import annotations
 import heapq
 
 from weft.document import model as m
-from weft.document.walk import referenced_steps
-
-
-def _reaches(graph: dict[int, set[int]], start: int, goal: int) -> bool:
-    seen, stack = {start}, [start]
-    while stack:
-        node = stack.pop()
-        if node == goal:
-            return True
-        for nxt in graph[node]:
-            if nxt not in seen:
-                seen.add(nxt)
-                stack.append(nxt)
-    return False
+from weft.document.walk import reachable, referenced_steps
 
 
 def execution_order(steps: list[m.Step]) -> list[int]:
@@ -49,7 +36,7 @@ def execution_order(steps: list[m.Step]) -> list[int]:
     for i, step in enumerate(steps):
         for ref in sorted(referenced_steps(step)):
             j = index.get(ref)
-            if j is not None and j not in before[i] and not _reaches(before, j, i):
+            if j is not None and j not in before[i] and i not in reachable(before, j):
                 before[i].add(j)
     waiting = {i: len(deps) for i, deps in before.items()}
     after: dict[int, list[int]] = {i: [] for i in range(len(steps))}

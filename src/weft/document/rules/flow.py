@@ -8,7 +8,7 @@ from typing import Any
 from weft.document import model as m
 from weft.document.diagnostics import Diagnostic
 from weft.document.loaded import LoadedDocument
-from weft.document.walk import referenced_steps, step_actions
+from weft.document.walk import reachable, referenced_steps, step_actions
 
 PACE = "x-weft-pace"
 
@@ -183,12 +183,12 @@ def _reads_before_run(wf: m.Workflow, graph: dict[int, set[int]]) -> list[Diagno
     if any(s.depends_on for s in wf.steps):
         return []
     index = {s.step_id: i for i, s in enumerate(wf.steps)}
-    runs = {0} | _reachable(graph, 0)
+    runs = {0} | reachable(graph, 0)
     out = []
     for i, step in enumerate(wf.steps):
         for ref in sorted(referenced_steps(step)):
             j = index.get(ref)
-            if j is None or (j in runs and i in _reachable(graph, j)):
+            if j is None or (j in runs and i in reachable(graph, j)):
                 continue
             later = "appears later in the steps array and " if j > i else ""
             out.append(
@@ -203,15 +203,3 @@ def _reads_before_run(wf: m.Workflow, graph: dict[int, set[int]]) -> list[Diagno
                 )
             )
     return out
-
-
-def _reachable(graph: dict[int, set[int]], start: int) -> set[int]:
-    """The steps a path of one or more steps leads to from ``start``."""
-    seen: set[int] = set()
-    stack = list(graph[start])
-    while stack:
-        node = stack.pop()
-        if node not in seen:
-            seen.add(node)
-            stack.extend(graph[node])
-    return seen
