@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from weft.engine.interfaces import Clock, RunRecorder, Transport
+from weft.effects import Clock, RunRecorder, Transport
 from weft.engine.pacing import Pace, parse_pace
 from weft.engine.result import RunResult
 from weft.engine.runner import EventCallback, Runner
@@ -23,7 +23,7 @@ async def _transport(transport: Transport | None) -> AsyncIterator[Transport]:
     if transport is not None:
         yield transport
         return
-    from weft.http import AiohttpTransport
+    from weft.effects.aiohttp_transport import AiohttpTransport
 
     own = AiohttpTransport()
     try:
@@ -63,7 +63,7 @@ async def run_async(
     (``"off"``, a number, a list of delays). ``recorder`` receives the durable record (e.g. a
     ``weft.store`` store); ``transport``/``clock`` default to aiohttp and the system clock.
     """
-    from weft.clock import SystemClock
+    from weft.effects.clock import SystemClock
 
     loaded = _load(document)
     async with _transport(transport) as sender:
@@ -112,7 +112,7 @@ async def resume_async(
     re-supplies secret inputs (they are never stored). A request whose outcome is unknown is
     sent again only when that is safe (idempotent method or idempotency key) or ``resend``.
     """
-    from weft.clock import SystemClock
+    from weft.effects.clock import SystemClock
     from weft.store import open_store
 
     own_store = None

@@ -12,8 +12,8 @@ from aiohttp import web
 
 from tests.engine.helpers import MemoryRecorder, recording_app, serve
 from weft.api import run_async
-from weft.clock import ManualClock
-from weft.http import AiohttpTransport
+from weft.effects.aiohttp_transport import AiohttpTransport
+from weft.effects.clock import ManualClock
 
 OPENAPI = """
 openapi: 3.1.0

@@ -10,9 +10,9 @@ import orjson
 from tests.conftest import shared_path
 from tests.engine.helpers import MemoryRecorder
 from weft.api import run_async
-from weft.clock import ManualClock
 from weft.document import load
-from weft.engine.interfaces import HttpRequest, NullRecorder
+from weft.effects import HttpRequest, NullRecorder
+from weft.effects.clock import ManualClock
 from weft.engine.pacing import parse_pace
 from weft.engine.plan import StepPlan
 from weft.engine.progress import FLUSH_INTERVAL, ProgressPrinter

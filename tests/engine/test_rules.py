@@ -10,7 +10,7 @@ from aiohttp import web
 
 from tests.engine.helpers import serve, write_docs
 from weft.api import run_async
-from weft.clock import ManualClock
+from weft.effects.clock import ManualClock
 from weft.errors import UsageError
 
 OPENAPI = """

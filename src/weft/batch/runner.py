@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from weft.batch.governor import GovernedTransport, HostGovernor
 from weft.batch.results import RESUMED, RUN, STORED, BatchProgress, BatchResult, RowResult
 from weft.batch.rows import BatchRow, read_rows
-from weft.engine.interfaces import Clock, Transport
+from weft.effects import Clock, Transport
 from weft.engine.result import FAILED, SUCCEEDED, RunResult
 from weft.errors import StoreError, UsageError, WeftError
 from weft.secrets import SecretSet
@@ -340,7 +340,7 @@ async def run_batch(
     every change. Cancelling the call cancels the runs in flight; their records stay resumable.
     """
     from weft.api import _load
-    from weft.clock import SystemClock
+    from weft.effects.clock import SystemClock
     from weft.engine.pacing import parse_pace
     from weft.engine.runner import select_plan
 
@@ -367,7 +367,7 @@ async def run_batch(
         own_store = store = open_store(store)
     own_transport = None
     if transport is None:
-        from weft.http import AiohttpTransport
+        from weft.effects.aiohttp_transport import AiohttpTransport
 
         own_transport = transport = AiohttpTransport(limit=max(concurrency, 1))
     governor = HostGovernor(clock, rate=rate)

@@ -6,7 +6,7 @@ import asyncio
 from time import perf_counter
 from typing import Any
 
-from weft.engine.interfaces import Frozen, HttpResponse, TransportError
+from weft.effects import Frozen, HttpResponse, TransportError
 from weft.engine.pacing import parse_retry_after
 from weft.engine.plan import StepPlan
 from weft.engine.requests import (

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
 
-from weft.engine.interfaces import HttpRequest
+from weft.effects import HttpRequest
 from weft.engine.plan import IDEMPOTENT_METHODS, StepPlan
 from weft.expressions.context import ABSENT, EvalContext
 from weft.openapi.bodies import BodyError, encode_body, replace_xpath, set_pointer

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from weft.engine.interfaces import HttpResponse
+from weft.effects import HttpResponse
 from weft.engine.requests import BuiltRequest
 from weft.expressions.context import ABSENT, EvalContext
 from weft.openapi.bodies import parse_body

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from weft.engine.interfaces import Clock, Frozen, NullRecorder, RunRecorder, Transport
+from weft.effects import Clock, Frozen, NullRecorder, RunRecorder, Transport
 from weft.engine.pacing import DEFAULT_PACE, Pace
 from weft.engine.plan import WorkflowPlan
 from weft.engine.responses import evaluate_outputs

@@ -1,7 +1,7 @@
 """The entry points of one run: start, resume, drive the top frame and finish the result.
 
 One :class:`Runner` executes one run. Effects come in through the protocols of
-``weft.engine.interfaces``; progress goes out through ``on_event`` and the recorder. The parts:
+``weft.effects``; progress goes out through ``on_event`` and the recorder. The parts:
 ``runbase`` (state, bounds, snapshots), ``attempt`` (one step execution), ``flow`` (the step
 loop, actions, nested workflows and dependencies).
 """
