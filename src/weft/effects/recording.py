@@ -29,12 +29,8 @@ class RunRecorder(Protocol):
     non-idempotent method without an idempotency key): for the others, losing track of a
     request in flight only means resume sends it again. Each finished attempt is one
     ``attempt_finished`` call carrying the state *after* the engine decided where control goes
-    next. A recorder may also have an optional ``flush()`` method (write what it buffers now);
-    the engine calls it, when present, before it sleeps (loop pacing, retry delays). A recorder
-    that buffers ``run_started`` may have an optional ``ensure_started(run_id)`` method (make
-    that run's start durable now); the engine calls it, when present, before sending a request
-    with a non-idempotent method that is resend-safe only through its idempotency key (the key
-    may be derived from the run id: such a request must never come from a run resume can't find).
+    next. ``flush`` and ``ensure_started`` are the two buffering hooks (no-ops for a recorder
+    that writes everything at once).
     """
 
     def run_started(
@@ -94,6 +90,18 @@ class RunRecorder(Protocol):
         result: Mapping[str, Any],
     ) -> None: ...
 
+    def flush(self) -> None:
+        """Write what is buffered now. The engine calls it before it sleeps (loop pacing, retry
+        delays) and a batch before it reports a finished row."""
+        ...
+
+    def ensure_started(self, run_id: str) -> None:
+        """Make the run's start durable now. The engine calls it before sending a request with a
+        non-idempotent method that is resend-safe only through its idempotency key (the key may
+        be derived from the run id: such a request must never come from a run resume can't
+        find)."""
+        ...
+
 
 class NullRecorder:
     """A recorder that records nothing (library use without a store)."""
@@ -114,6 +122,9 @@ class NullRecorder:
         return None
 
     def flush(self) -> None:
+        return None
+
+    def ensure_started(self, run_id: str) -> None:
         return None
 
 

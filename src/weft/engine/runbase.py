@@ -71,11 +71,11 @@ class RunnerBase:
         self.clock = clock
         self.recorder: RunRecorder = recorder or NullRecorder()
         self.recording = not isinstance(self.recorder, NullRecorder)
-        flush = getattr(self.recorder, "flush", None) if self.recording else None
-        self._flush: Callable[[], Any] | None = flush if callable(flush) else None
-        started = getattr(self.recorder, "ensure_started", None) if self.recording else None
+        self._flush: Callable[[], Any] | None = self.recorder.flush if self.recording else None
         # make the run's start durable before a keyed non-idempotent request (see attempt.py)
-        self._ensure_started: Callable[[str], Any] | None = started if callable(started) else None
+        self._ensure_started: Callable[[str], Any] | None = (
+            self.recorder.ensure_started if self.recording else None
+        )
         # the last attempt's (step_key, attempt, record), until the engine knows where control
         # goes next: then it is recorded together with that state (see ``checkpoint``)
         self._record: tuple[str, int, dict[str, Any]] | None = None
