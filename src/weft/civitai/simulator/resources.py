@@ -106,7 +106,9 @@ class _Checker:
                             f"'{entry.ecosystem}') is not compatible with this input "
                             f"({self.step.variant.type_name}).")  # fmt: skip
             return None
-        if not entry.can_generate:
+        # Flux.1's VAE is a model component of sdcpp, not a site add-on (Checkpoint+LoRA only)
+        component = self.family == "flux1" and role in ("vae", "component")
+        if not entry.can_generate and not component:
             self.add(where, f"The resource '{text}' is not enabled for generation.")
             return None
         return entry

@@ -278,7 +278,7 @@ def _flux2_fields(model: str, operation: str) -> dict[str, Field]:
     return fields
 
 
-_OPERATION_NAMES = {"createImage": "CreateImage", "createVariant": "Variant", "editImage": "Edit"}
+_OPERATION_NAMES = {"createImage": "Create", "createVariant": "Variant"}
 _SD_REQUIRED = frozenset({"engine", "ecosystem", "operation", "model", "prompt"})
 _FLUX1_COMPONENTS = frozenset({"clipLModel", "t5XXLModel", "vaeModel"})
 
