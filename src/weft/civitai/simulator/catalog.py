@@ -14,6 +14,7 @@ version may also be switched off on its own (``canGenerate: false`` in the data)
 from __future__ import annotations
 
 import hashlib
+import re
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ GENERATION_TYPES: dict[str, frozenset[str]] = {
     "fluxkrea": _CHECKPOINT_AND_LORA, "flux2": _CHECKPOINT_AND_LORA,
     "wanvideo14b_t2v": _CHECKPOINT_AND_LORA, "other": frozenset({"Upscaler"}),
 }  # fmt: skip
+_DISTILLED = re.compile(r"\b(turbo|lightning|lcm|hyper)\b", re.IGNORECASE)
 # the imageGen role of each AIR type segment
 ROLES = {
     "checkpoint": "checkpoint", "lora": "lora", "lycoris": "lora", "dora": "lora",
@@ -95,8 +97,7 @@ class CatalogEntry:
     @property
     def distilled(self) -> bool:
         """Turbo, Lightning, LCM or Hyper: told apart by base model or name, not by the AIR."""
-        text = f"{self.base_model} {self.model_name}".lower()
-        return any(word in text for word in ("turbo", "lightning", "lcm", "hyper"))
+        return _DISTILLED.search(f"{self.base_model} {self.model_name}") is not None
 
     @property
     def file_size_kb(self) -> float:

@@ -45,11 +45,30 @@ class Abort(Exception):
         self.response = response
 
 
+def dumps(data: Any) -> bytes:
+    """JSON bytes; text echoed from a request that is not valid UTF-8 (a lone surrogate from a
+    header decoded with ``surrogateescape``) is replaced rather than failing the answer."""
+    try:
+        return orjson.dumps(data)
+    except TypeError:
+        return orjson.dumps(_valid_utf8(data))
+
+
+def _valid_utf8(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_valid_utf8(k): _valid_utf8(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_valid_utf8(v) for v in value]
+    return value
+
+
 def json_response(
     data: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> web.Response:
     return web.Response(
-        body=orjson.dumps(data), status=status, content_type="application/json", headers=headers
+        body=dumps(data), status=status, content_type="application/json", headers=headers
     )
 
 
@@ -68,7 +87,7 @@ def problem(
         body["errors"] = errors
     body["traceId"] = "00-" + secrets.token_hex(16) + "-" + secrets.token_hex(8) + "-00"
     return web.Response(
-        body=orjson.dumps(body), status=status, content_type="application/problem+json",
+        body=dumps(body), status=status, content_type="application/problem+json",
         headers=headers,
     )  # fmt: skip
 
