@@ -92,9 +92,7 @@ async def test_reset_is_a_real_reset() -> None:
 async def test_slow_answers_after_others() -> None:
     config = SimulatorConfig.fast(faults=(Fault("slow", nth=(1,), endpoints=("site",), delay=2),))
     async with run_simulator(config) as sim:
-        slow = asyncio.ensure_future(
-            request(sim, "GET", "/api/v1/model-versions/1002", token=None)
-        )
+        slow = asyncio.ensure_future(request(sim, "GET", "/api/v1/model-versions/1002", token=None))
         while sim.state.requests_by_class["site"] < 1:
             await asyncio.sleep(0.01)
         quick = await request(sim, "GET", "/api/v1/model-versions/1001", token=None)

@@ -11,7 +11,9 @@ from tests.civitai.simulator.support import WORKFLOWS, request, sd, submit
 async def test_insufficient_buzz_is_a_string_saying_so() -> None:
     async with run_simulator(SimulatorConfig.fast(balance=7)) as sim:
         answer = await submit(sim, sd())
-        assert answer.status == 403 and answer.headers["Content-Type"].startswith("application/json")
+        assert answer.status == 403 and answer.headers["Content-Type"].startswith(
+            "application/json"
+        )
         assert isinstance(answer.json, str) and "Insufficient buzz" in answer.json
         assert "8 Buzz" in answer.json
         assert sim.state.account_named("default").balance == 7 and not sim.state.workflows

@@ -44,11 +44,17 @@ async def test_requests_are_counted_per_operation_and_class() -> None:
             "getWorkflow": 1, "getBlobContent": 1, "notFound": 1,
         }  # fmt: skip
         assert sim.state.requests_by_class == {
-            "site": 2, "submit": 1, "poll": 1, "blob": 1, "other": 1
+            "site": 2,
+            "submit": 1,
+            "poll": 1,
+            "blob": 1,
+            "other": 1,
         }
         summary = sim.state.summary()
         assert summary["workflows"] == 1 and summary["submissions"] == 1
         assert summary["requestsByOperation"]["submitWorkflow"] == 1
         assert [e.operation for e in sim.state.request_log][:3] == [
-            "getModelVersion", "getModelVersionMini", "submitWorkflow"
+            "getModelVersion",
+            "getModelVersionMini",
+            "submitWorkflow",
         ]

@@ -135,7 +135,9 @@ async def test_model_search_filters_and_cursor_pages(sim: RunningSimulator) -> N
     assert {m["type"] for m in several.json["items"]} == {"LORA", "LoCon", "DoRA"}
     found = await request(sim, "GET", "/api/v1/models?query=harbor")
     assert {m["name"] for m in found.json["items"]} >= {"Harbor XL", "Harbor XL Lightning"}
-    generating = await request(sim, "GET", "/api/v1/models?supportsGeneration=true&types=Checkpoint")
+    generating = await request(
+        sim, "GET", "/api/v1/models?supportsGeneration=true&types=Checkpoint"
+    )
     assert "Last Week Auction XL" not in {m["name"] for m in generating.json["items"]}
     assert "Velvet Night XL" not in {m["name"] for m in generating.json["items"]}
     mature = await request(sim, "GET", "/api/v1/models?nsfw=true&types=Checkpoint")

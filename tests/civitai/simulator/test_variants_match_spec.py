@@ -78,5 +78,9 @@ def test_every_simulated_family_is_covered() -> None:
     assert {("sdcpp", "sd1"), ("sdcpp", "sdxl"), ("sdcpp", "flux1"), ("comfy", "sd1"),
             ("comfy", "sdxl"), ("comfy", "flux1")} <= engines  # fmt: skip
     assert {selector for engine, selector in engines if engine == "flux2"} == {
-        "dev", "flex", "pro", "max", "klein"
+        "dev",
+        "flex",
+        "pro",
+        "max",
+        "klein",
     }

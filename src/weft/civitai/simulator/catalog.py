@@ -170,6 +170,7 @@ class Catalog:
     def __init__(self, entries: Iterable[CatalogEntry] = DEFAULT_CATALOG) -> None:
         self.entries = {e.version_id: e for e in entries}
         self._version_bytes: dict[tuple[int, str], bytes] = {}
+        self._resolved: dict[str, CatalogEntry | None] = {}
         self._models: dict[int, list[CatalogEntry]] = {}
         for entry in self.entries.values():
             self._models.setdefault(entry.model_id, []).append(entry)
@@ -197,6 +198,15 @@ class Catalog:
         entry = self.published_version(int(version)) if len(version) < 12 else None
         if entry is None or str(entry.model_id) != model.lstrip("0"):
             return None
+        return entry
+
+    def resolve_air(self, text: str, air: Air) -> CatalogEntry | None:
+        """:meth:`resolve`, remembered per AIR text (bounded: forgotten past 4,096 texts)."""
+        if text in self._resolved:
+            return self._resolved[text]
+        if len(self._resolved) >= 4096:
+            self._resolved.clear()
+        entry = self._resolved[text] = self.resolve(air)
         return entry
 
     def by_air(self, air: str) -> CatalogEntry | None:

@@ -76,7 +76,7 @@ class _Checker:
         self.errors.setdefault(where, []).append(message)
 
     def resolve(self, text: str, role: str, where: str, field_name: str) -> CatalogEntry | None:
-        air = parse_air(text)
+        air = parse_air(text) if isinstance(text, str) else None
         if air is None:
             self.add(
                 where, f"'{text}' does not match the AIR pattern (urn:air:...:source:id@version)."
@@ -85,7 +85,7 @@ class _Checker:
         if role == "component" and air.source != "civitai":
             self.resources.components.append(text)
             return None
-        entry = self.catalog.resolve(air)
+        entry = self.catalog.resolve_air(text, air)
         if entry is None or (air.ecosystem is not None and air.ecosystem != entry.ecosystem):
             self.add(where, f"The resource '{text}' could not be found.")
             return None
@@ -115,16 +115,16 @@ class _Checker:
 
     def run(self) -> None:
         inp, where = self.step.input, self.step.where
-        for name, spec in self.step.variant.fields.items():
+        for name, spec, role in self.step.variant.resource_fields:
             value = inp.get(name)
-            if spec.role is None or value is None:
+            if value is None:
                 continue
             path = f"{where}.{name}"
             if spec.kind == "air":
-                entry = self.resolve(value, spec.role, path, name)
-                if entry is not None and spec.role == "checkpoint":
+                entry = self.resolve(value, role, path, name)
+                if entry is not None and role == "checkpoint":
                     self.resources.checkpoint = entry
-                elif entry is not None and spec.role == "vae":
+                elif entry is not None and role == "vae":
                     self.resources.vae = entry
             elif spec.kind == "lora_map":
                 for air, strength in value.items():
@@ -138,7 +138,7 @@ class _Checker:
                         self.resources.loras.append((entry, float(item.get("strength", 1.0))))
             elif spec.kind == "air_list":
                 for i, air in enumerate(value):
-                    entry = self.resolve(air, spec.role, f"{path}[{i}]", name)
+                    entry = self.resolve(air, role, f"{path}[{i}]", name)
                     if entry is not None:
                         self.resources.embeddings.append(entry)
 

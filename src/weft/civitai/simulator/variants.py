@@ -168,6 +168,12 @@ class Variant:
     required: frozenset[str]
     defaults: Mapping[str, object] = field(default_factory=dict)
     spec_required: frozenset[str] = frozenset()  # required in the spec but not enforced (docs)
+    # the fields that name catalog resources: (name, field, role)
+    resource_fields: tuple[tuple[str, Field, str], ...] = field(init=False, default=())
+
+    def __post_init__(self) -> None:
+        found = tuple((n, f, f.role) for n, f in self.fields.items() if f.role is not None)
+        object.__setattr__(self, "resource_fields", found)
 
 
 _BASE = {
@@ -335,8 +341,16 @@ def _build() -> dict[tuple[str, str, str], Variant]:
 VARIANTS: dict[tuple[str, str, str], Variant] = _build()
 
 
+_KNOWN_OPERATIONS: dict[tuple[str, str], tuple[str, ...]] = {}
+for _engine, _selector, _op in VARIANTS:
+    _KNOWN_OPERATIONS[(_engine, _selector)] = (
+        *_KNOWN_OPERATIONS.get((_engine, _selector), ()),
+        _op,
+    )
+_KNOWN_OPERATIONS[("sdcpp", "flux1")] += ("editImage",)  # real, not simulated
+
+
 def known_operations(engine: str, selector: str) -> tuple[str, ...]:
     """Every operation the real API has for ``(engine, ecosystem | model)`` among the simulated
     ones (sdcpp Flux.1 also has ``editImage``, which the simulator does not implement)."""
-    ops = tuple(op for (e, s, op) in VARIANTS if (e, s) == (engine, selector))
-    return (*ops, "editImage") if (engine, selector) == ("sdcpp", "flux1") else ops
+    return _KNOWN_OPERATIONS.get((engine, selector), ())
