@@ -77,16 +77,15 @@ async def request(
         token = sim.token
     if token is not None:
         all_headers.update(auth(token))
-    async with aiohttp.ClientSession() as http:
-        async with http.request(
-            method, sim.base_url + path, json=json, data=data, headers=all_headers,
-            allow_redirects=False,
-        ) as resp:  # fmt: skip
-            raw = await resp.read()
-            parsed: Any = None
-            if resp.content_type in ("application/json", "application/problem+json"):
-                parsed = await resp.json(content_type=None)
-            return Answer(resp.status, parsed, resp.headers, raw)
+    async with aiohttp.ClientSession() as http, http.request(
+        method, sim.base_url + path, json=json, data=data, headers=all_headers,
+        allow_redirects=False,
+    ) as resp:  # fmt: skip
+        raw = await resp.read()
+        parsed: Any = None
+        if resp.content_type in ("application/json", "application/problem+json"):
+            parsed = await resp.json(content_type=None)
+        return Answer(resp.status, parsed, resp.headers, raw)
 
 
 async def submit(

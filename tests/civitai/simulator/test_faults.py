@@ -10,9 +10,8 @@ from urllib.parse import urlsplit
 import aiohttp
 import pytest
 
-from weft.civitai.simulator import Fault, SimulatorConfig, parse_faults, run_simulator
-
 from tests.civitai.simulator.support import WORKFLOWS, auth, request, sd, submit
+from weft.civitai.simulator import Fault, SimulatorConfig, parse_faults, run_simulator
 
 
 async def test_5xx_on_the_nth_poll_with_json_then_normal() -> None:

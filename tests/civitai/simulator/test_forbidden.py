@@ -3,9 +3,8 @@ the AI-services scope, mature content the token may not use. None of them charge
 
 from __future__ import annotations
 
-from weft.civitai.simulator import AccountSpec, SimulatorConfig, run_simulator
-
 from tests.civitai.simulator.support import WORKFLOWS, request, sd, submit
+from weft.civitai.simulator import AccountSpec, SimulatorConfig, run_simulator
 
 
 async def test_insufficient_buzz_is_a_string_saying_so() -> None:

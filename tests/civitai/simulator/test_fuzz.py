@@ -14,28 +14,65 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.civitai.simulator.support import WORKFLOWS, air, sd
 from weft.civitai.simulator import SimulatorConfig, start_simulator_thread
 from weft.civitai.simulator.server import SimulatorThread
 
-from tests.civitai.simulator.support import WORKFLOWS, air, sd
-
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
     max_leaves=12,
-)  # fmt: skip
+)
 TEXT = st.text(max_size=30)
 HEADER_TEXT = st.text(
     st.characters(min_codepoint=32, max_codepoint=255, exclude_characters="\x7f"), max_size=40
 )
-INPUT_FIELDS = ["engine", "ecosystem", "operation", "model", "prompt", "width", "height", "steps",
-                "cfgScale", "seed", "quantity", "loras", "embeddings", "vaeModel", "clipSkip",
-                "sampleMethod", "outputFormat", "diffuserModel", "modelVersion", "images"]  # fmt: skip
-TEMPLATE_FIELDS = ["tips", "externalId", "currencies", "tags", "callbacks", "metadata",
-                   "allowMatureContent", "upgradeMode", "nsfwLevel", "steps", "ephemeral"]  # fmt: skip
-NASTY_PATHS = ["/api/v1/model-versions/%FF%FE", "/api/v1/model-versions/%00",
-               "/v2/consumer/blobs/content/%C3%28", "/v2/consumer/workflows/%E2%82",
-               "/api/v1/models/%F0%9F%98%80", "/v2/consumer/blobs/content/a.b.c.d"]  # fmt: skip
+INPUT_FIELDS = [
+    "engine",
+    "ecosystem",
+    "operation",
+    "model",
+    "prompt",
+    "width",
+    "height",
+    "steps",
+    "cfgScale",
+    "seed",
+    "quantity",
+    "loras",
+    "embeddings",
+    "vaeModel",
+    "clipSkip",
+    "sampleMethod",
+    "outputFormat",
+    "diffuserModel",
+    "modelVersion",
+    "images",
+]
+TEMPLATE_FIELDS = [
+    "tips",
+    "externalId",
+    "currencies",
+    "tags",
+    "callbacks",
+    "metadata",
+    "allowMatureContent",
+    "upgradeMode",
+    "nsfwLevel",
+    "steps",
+    "ephemeral",
+]
+QUERY_NAMES = ["wait", "whatif", "take", "cursor", "limit", "page", "types", "hideMatureContent"]
+NASTY_PATHS = [
+    "/api/v1/model-versions/%FF%FE",
+    "/api/v1/model-versions/%00",
+    "/v2/consumer/blobs/content/%C3%28",
+    "/v2/consumer/workflows/%E2%82",
+    "/api/v1/models/%F0%9F%98%80",
+    "/v2/consumer/blobs/content/a.b.c.d",
+]
 
 
 @pytest.fixture(scope="module")
@@ -92,13 +129,28 @@ def requests(draw: st.DrawFn) -> tuple[str, str, bytes | None, dict[str, str]]:
         headers["Authorization"] = draw(HEADER_TEXT)
     if draw(st.booleans()):
         headers[draw(st.sampled_from(["Content-Type", "Accept", "X-Extra"]))] = draw(HEADER_TEXT)
+    names = st.sampled_from(QUERY_NAMES) | TEXT
     query = "?" + "&".join(
-        f"{quote(draw(st.sampled_from(['wait', 'whatif', 'take', 'cursor', 'limit', 'page', 'types', 'hideMatureContent', 'ascending']) | TEXT), safe='')}"
-        f"={quote(draw(TEXT), safe='')}"
+        f"{quote(draw(names), safe='')}={quote(draw(TEXT), safe='')}"
         for _ in range(draw(st.integers(0, 3)))
-    )  # fmt: skip
-    where = draw(st.sampled_from(["submit", "submit", "version", "mini", "models", "model",
-                                  "workflow", "update", "blob", "content", "nasty"]))  # fmt: skip
+    )
+    where = draw(
+        st.sampled_from(
+            [
+                "submit",
+                "submit",
+                "version",
+                "mini",
+                "models",
+                "model",
+                "workflow",
+                "update",
+                "blob",
+                "content",
+                "nasty",
+            ]
+        )
+    )
     ident = quote(draw(TEXT | st.integers(-5, 3_000_000_000).map(str)), safe="")
     body: bytes | None = None
     method = "GET"
@@ -127,13 +179,19 @@ def requests(draw: st.DrawFn) -> tuple[str, str, bytes | None, dict[str, str]]:
 
 def test_malformed_requests_get_4xx_and_never_move_buzz(sim: SimulatorThread) -> None:
     # a real workflow, so updates and blobs have something to hit
-    status, raw = send(sim, "POST", WORKFLOWS + "?wait=30", json.dumps(sd(width=64, height=64)).encode(),
-                       {"Authorization": f"Bearer {sim.token}", "Content-Type": "application/json"})  # fmt: skip
+    status, raw = send(
+        sim,
+        "POST",
+        WORKFLOWS + "?wait=30",
+        json.dumps(sd(width=64, height=64)).encode(),
+        {"Authorization": f"Bearer {sim.token}", "Content-Type": "application/json"},
+    )
     assert status == 200
     done = json.loads(raw)
 
-    @settings(max_examples=250, deadline=None, suppress_health_check=list(HealthCheck),
-              database=None)  # fmt: skip
+    @settings(
+        max_examples=250, deadline=None, suppress_health_check=list(HealthCheck), database=None
+    )
     @given(requests(), st.booleans())
     def check(req: tuple[str, str, bytes | None, dict[str, str]], on_real: bool) -> None:
         method, path, body, headers = req

@@ -7,10 +7,9 @@ import io
 
 from PIL import Image, ImageChops
 
+from tests.civitai.simulator.support import WORKFLOWS, air, request, sd, submit
 from weft.civitai.simulator import SimulatorConfig, run_simulator
 from weft.civitai.simulator.images import Placeholder, render
-
-from tests.civitai.simulator.support import WORKFLOWS, air, request, sd, submit
 
 
 async def test_blocked_images_by_index_have_no_url_and_a_reason() -> None:

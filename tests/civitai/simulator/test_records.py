@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import orjson
 
-from weft.civitai.simulator import AccountSpec, SimulatorConfig, run_simulator
-
 from tests.civitai.simulator.support import WORKFLOWS, request, sd, submit
+from weft.civitai.simulator import AccountSpec, SimulatorConfig, run_simulator
 
 
 async def test_submissions_keep_the_exact_bytes_and_outcome() -> None:

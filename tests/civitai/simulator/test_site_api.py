@@ -8,9 +8,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from weft.civitai.simulator import DEFAULT_CATALOG, Catalog, SimulatorConfig, run_simulator
-
 from tests.civitai.simulator.support import RunningSimulator, request
+from weft.civitai.simulator import DEFAULT_CATALOG, Catalog, SimulatorConfig, run_simulator
 
 VERSION_FIELDS = {
     "id", "modelId", "name", "baseModel", "baseModelType", "air", "status", "nsfwLevel",
@@ -54,11 +53,11 @@ async def test_model_version_has_the_real_shape(
     answer = await request(sim, "GET", f"/api/v1/model-versions/{version}", token=None)
     assert answer.status == 200 and answer.headers["Cache-Control"] == "public, s-maxage=300"
     body = answer.json
-    assert VERSION_FIELDS <= set(body)
+    assert set(body) >= VERSION_FIELDS
     assert (body["air"], body["model"]["type"], body["id"]) == (air, model_type, version)
     assert set(body["model"]) >= {"name", "type", "nsfw", "poi"}
-    assert all(FILE_FIELDS <= set(f) for f in body["files"])
-    assert [f["primary"] for f in body["files"]][0] is True
+    assert all(set(f) >= FILE_FIELDS for f in body["files"])
+    assert body["files"][0]["primary"] is True
     assert len(body["images"]) <= 10
 
 

@@ -3,9 +3,8 @@ deduplication trap (a whatif's externalId is taken for good); the stored ``exter
 
 from __future__ import annotations
 
-from weft.civitai.simulator import AccountSpec, SimulatorConfig, run_simulator
-
 from tests.civitai.simulator.support import WORKFLOWS, flux2, request, sd, submit
+from weft.civitai.simulator import AccountSpec, SimulatorConfig, run_simulator
 
 
 async def test_whatif_prices_without_running_or_charging() -> None:
