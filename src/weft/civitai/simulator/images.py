@@ -48,6 +48,10 @@ class Placeholder:
 
 @cache
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """Pillow's default font: its bitmap form below 12 px (twenty times faster to draw, which
+    matters for the thousands of small pictures a batch benchmark asks for), else FreeType."""
+    if size < 12:
+        return ImageFont.load_default_imagefont()
     return ImageFont.load_default(size=size)
 
 
@@ -81,8 +85,11 @@ def render(picture: Placeholder, *, text: bool = True) -> bytes:
     if text:
         size = max(8, min(28, width // 36))
         margin = max(2, size // 2)
-        lines = picture.lines(int((width - 2 * margin) / (size * 0.6)))
-        panel_height = min(height, 2 * margin + len(lines) * (size + 2))
+        line_height = (11 if size < 12 else size) + 2
+        char_width = 6 if size < 12 else size * 0.6
+        lines = picture.lines(int((width - 2 * margin) / char_width))
+        lines = lines[: max(1, (height - 2 * margin) // line_height)]
+        panel_height = min(height, 2 * margin + len(lines) * line_height)
         draw.rectangle((0, 0, width, panel_height), fill=(16, 16, 24))
         draw.multiline_text(
             (margin, margin), "\n".join(lines), font=_font(size), fill=(250, 250, 250), spacing=2
