@@ -84,11 +84,13 @@ class BatchOptions:
 class RowHooks:
     """What a command adds to each row: ``prepare_inputs`` for a new run, ``resume_inputs``
     (default: ``prepare_inputs``) to re-supply secrets when a run is resumed, and
-    ``finish_row`` after a row's run ended."""
+    ``finish_row`` after a row's run ended; ``close`` releases what the hooks hold (called
+    once the batch ends, in its event loop)."""
 
     prepare_inputs: PrepareInputs | None = None
     resume_inputs: PrepareInputs | None = None
     finish_row: FinishRow | None = None
+    close: Callable[[], Awaitable[None]] | None = None  # at the end, in the batch's loop
 
 
 # seconds a finished row may wait so that rows finishing together share one store commit
@@ -500,6 +502,8 @@ async def run_batch(
         finally:
             if own_transport is not None:
                 await own_transport.close()
+            if row_hooks.close is not None:
+                await row_hooks.close()
     return BatchResult(
         batch_key=key,
         workflow_id=plan.workflow_id,
