@@ -70,13 +70,32 @@ def cli() -> None:
     """weft runs OpenAPI Arazzo workflows, and generates images on Civitai."""
 
 
+EXIT_INTERNAL = 70  # EX_SOFTWARE: a defect of weft, not of the input
+
+
 def main(argv: list[str] | None = None) -> Any:
-    """Console entry point: user errors print one clear message, never a traceback."""
+    """Console entry point: user errors print one clear message, never a traceback; a defect
+    of weft prints one line saying so (``WEFT_DEBUG=1`` shows the traceback)."""
     try:
         return cli.main(args=argv, prog_name="weft", standalone_mode=True)
     except WeftError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except (RecursionError, MemoryError) as exc:
+        click.echo(f"error: the input is too deep or too large to handle ({type(exc).__name__})",
+                   err=True)  # fmt: skip
+        sys.exit(2)
+    except Exception as exc:
+        import os
+
+        if os.environ.get("WEFT_DEBUG"):
+            raise
+        click.echo(
+            f"weft: internal error ({type(exc).__name__}); this is a defect of weft, please "
+            "report it (WEFT_DEBUG=1 shows the traceback)",
+            err=True,
+        )
+        sys.exit(EXIT_INTERNAL)
 
 
 if __name__ == "__main__":  # pragma: no cover
