@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from weft.document import model as m
-from weft.document.parse import Parsed, escape
+from weft.document.parse import Parsed
+from weft.expressions.pointer import escape_token
 
 N = TypeVar("N", bound=m.Node)
 
@@ -34,8 +35,11 @@ class Builder:
         obj.pointer = pointer
         obj.extensions = {k: v for k, v in raw.items() if isinstance(k, str) and k.startswith("x-")}
         positions = self.parsed.positions
+        file = self.parsed.file
         obj.field_locs = {
-            k: positions[p] for k in raw if (p := f"{pointer}/{escape(k)}") in positions
+            k: m.Location(file, *positions[p])
+            for k in raw
+            if (p := f"{pointer}/{escape_token(k)}") in positions
         }
         return obj
 
@@ -94,17 +98,17 @@ class Builder:
 
         base = "/components"
         params = {
-            k: self.parameter(v, f"{base}/parameters/{escape(k)}")
+            k: self.parameter(v, f"{base}/parameters/{escape_token(k)}")
             for k, v in mapping("parameters").items()
             if isinstance(v, dict)
         }
         success = {
-            k: self.success_action(v, f"{base}/successActions/{escape(k)}")
+            k: self.success_action(v, f"{base}/successActions/{escape_token(k)}")
             for k, v in mapping("successActions").items()
             if isinstance(v, dict)
         }
         failure = {
-            k: self.failure_action(v, f"{base}/failureActions/{escape(k)}")
+            k: self.failure_action(v, f"{base}/failureActions/{escape_token(k)}")
             for k, v in mapping("failureActions").items()
             if isinstance(v, dict)
         }
@@ -228,7 +232,7 @@ class Builder:
     def outputs(self, raw: Any, p: str) -> dict[str, Any]:
         if not isinstance(raw, dict):
             return {}
-        return {k: self.value(v, f"{p}/{escape(k)}") for k, v in raw.items()}
+        return {k: self.value(v, f"{p}/{escape_token(k)}") for k, v in raw.items()}
 
     def request_body(self, raw: dict[str, Any], p: str) -> m.RequestBody:
         replacements = [

@@ -9,6 +9,7 @@ from weft.document import model as m
 from weft.document.diagnostics import Diagnostic
 from weft.document.loaded import LoadedDocument
 from weft.document.rules.variants import allowed_values, input_finding, variant_finding
+from weft.expressions.pointer import parse_pointer
 from weft.openapi.description import OpenAPIDescription, Operation
 
 _BODY_POINTER = re.compile(r"^\$response\.body#(/.*)$")
@@ -25,7 +26,7 @@ def check(loaded: LoadedDocument) -> list[Diagnostic]:
         for step in wf.steps:
             if step.operation_id is None and step.operation_path is None:
                 continue
-            op, _, _ = loaded.find_operation(step)
+            op = loaded.find_operation(step).operation
             if op is None:
                 continue
             source = loaded.sources.get(op.source)
@@ -124,7 +125,7 @@ def _outputs(
         match = _BODY_POINTER.match(value) if isinstance(value, str) else None
         if not match:
             continue
-        tokens = [t.replace("~1", "/").replace("~0", "~") for t in match.group(1)[1:].split("/")]
+        tokens = list(parse_pointer(match.group(1))[0])
         verdicts = [
             schema_at(desc, op.response_schema(s), tokens)
             for s in statuses

@@ -113,7 +113,7 @@ def _bare_operation_ids(loaded: LoadedDocument) -> list[Diagnostic]:
             ref = step.operation_id
             if ref is None or ref.startswith("$") or step.action is not None:
                 continue
-            op, _, _ = loaded.find_operation(step)
+            op = loaded.find_operation(step).operation
             if op is None:
                 continue  # an error already (validation)
             names = ", ".join(s.name for s in loaded.openapi_sources)
