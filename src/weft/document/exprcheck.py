@@ -155,19 +155,3 @@ def jsonpath_rewrite(text: str) -> str | None:
 
     result = jsonpath_logical_rewrite(text)
     return result if isinstance(result, str) else None
-
-
-def simple_rewrite(text: str, context: str) -> str | None:
-    """``$.status == 'a' || $.status == 'b'`` as a simple condition over ``context``, if it
-    only compares members of ``$`` (``$response.body#/status == 'a' || ...``)."""
-    import re
-
-    if "@" in text or "[" in text or not context.startswith("$"):
-        return None
-    base = context if "#" in context else context + "#"
-
-    def member(m: re.Match[str]) -> str:
-        return base + "/" + m.group(1)[1:].replace(".", "/")
-
-    rewritten = re.sub(r"\$((?:\.[A-Za-z_][A-Za-z0-9_]*)+)(?![A-Za-z0-9_(])", member, text)
-    return rewritten if rewritten != text and "$." not in rewritten else None

@@ -75,7 +75,10 @@ def fix_text(text: str, diagnostics: Sequence[Diagnostic], file: str) -> FixResu
     if text.lstrip()[:1] in ("{", "["):
         fixed = _splice_json(text, edits, file)
     else:
-        fixed = _ruamel(text, edits, file)
+        crlf = "\r\n" in text
+        fixed = _ruamel(text.replace("\r\n", "\n") if crlf else text, edits, file)
+        if crlf:
+            fixed = fixed.replace("\n", "\r\n")
     try:
         again = parse_bytes(fixed.encode(), file).data
     except DocumentError as exc:
@@ -186,8 +189,9 @@ def _merge(original: str, plain: str, edited: str) -> str:
     """Apply the changes ``plain -> edited`` onto ``original`` (``plain`` is ``original`` as
     the round trip lays it out): unchanged regions keep the original's bytes."""
     a, b, c = original.splitlines(True), plain.splitlines(True), edited.splitlines(True)
-    b_to_a: dict[int, int] = {}
-    for block in difflib.SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks():
+    b_to_a: dict[int, int] = {}  # lines equal but for trailing blanks count as the same
+    a_key, b_key = [x.rstrip() for x in a], [x.rstrip() for x in b]
+    for block in difflib.SequenceMatcher(None, a_key, b_key, autojunk=False).get_matching_blocks():
         for k in range(block.size):
             b_to_a[block.b + k] = block.a + k
     out: list[str] = []

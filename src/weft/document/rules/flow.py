@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from weft.document import model as m
-from weft.document.diagnostics import Diagnostic
+from weft.document.diagnostics import Diagnostic, Edit
 from weft.document.loaded import LoadedDocument
 from weft.document.walk import reachable, referenced_steps, step_actions
 
 PACE = "x-weft-pace"
+# weft's default pacing schedule (weft.engine.pacing): writing it out changes nothing for weft
+DEFAULT_PACE = "1,2,5,10,15,30"
 
 
 def check(loaded: LoadedDocument) -> list[Diagnostic]:
@@ -38,10 +40,11 @@ def _polls(loaded: LoadedDocument, wf: m.Workflow) -> list[Diagnostic]:
                     "delay and no bound: it re-sends the request as fast as the server answers, "
                     "for as long as the criteria hold",
                     item.loc if isinstance(item, m.ReusableRef) else action.loc,
-                    f"pace it and bound it: add `{PACE}: 2,5,10,15,30` to the step (weft's pacing "
-                    "extension), or express the wait as an onFailure action "
-                    "`{type: retry, retryAfter: 5, retryLimit: 60}` with successCriteria that "
-                    "require a terminal status",
+                    f"pace it: add `{PACE}: {DEFAULT_PACE}` to the step (weft's pacing extension, "
+                    "its default schedule written out: other runners see the intent), and bound "
+                    "it: express the wait as an onFailure action `{type: retry, retryAfter: 5, "
+                    "retryLimit: 60}` with successCriteria that require a terminal status",
+                    Edit(step.pointer, DEFAULT_PACE, key=PACE),
                 )
             )
     return out
