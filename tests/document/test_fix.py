@@ -108,6 +108,7 @@ def test_fix_keeps_comments_quoting_crlf_and_unrelated_layout(tmp_path: Path) ->
     )
     path = write(tmp_path, text)
     code, out = _invoke("lint", "--fix", str(path))
+    assert code == 0
     assert "fixed 2 finding(s)" in out, out
     fixed = path.read_bytes().decode()
     assert fixed.count("\r\n") == text.count("\r\n")
@@ -123,6 +124,7 @@ def test_fix_json_document_in_place(tmp_path: Path) -> None:
     step = dict(GET_PET, parameters=[{"name": "petId", "in": "path", "value": "p-$inputs.id"}])
     path = write(tmp_path, json.dumps(arazzo([step]), indent=2), name="flow.json")
     code, out = _invoke("lint", "--fix", str(path))
+    assert code == 0
     assert "fixed 1 finding(s)" in out, out
     data = json.loads(path.read_text())
     assert data["workflows"][0]["steps"][0]["parameters"][0]["value"] == "p-{$inputs.id}"

@@ -260,4 +260,4 @@ def describe(document: str, as_json: bool, source_pairs: tuple[str, ...], no_sou
 
         click.echo(json.dumps(found.to_dict(), indent=2, ensure_ascii=False))
     else:
-        click.echo(render_description(found))
+        click.echo(render_description(found, document))
