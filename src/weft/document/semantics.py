@@ -337,8 +337,10 @@ class Semantics:
                         error,
                         self._known_workflows(),
                     )
-                elif self.doc.workflow(dep) is not None:
-                    deps.append(dep)
+                else:
+                    local = self._local_workflow(dep)
+                    if local is not None:
+                        deps.append(local)
             graph[wf.workflow_id] = deps
         for cycle in _cycles(graph):
             cyc_wf = self.doc.workflow(cycle[0])
@@ -349,6 +351,14 @@ class Semantics:
                 f"workflows depend on each other in a cycle: {' -> '.join(cycle)}",
                 "remove one of the dependsOn entries",
             )
+
+    def _local_workflow(self, ref: str) -> str | None:
+        """The id of a workflow of this very document that ``ref`` names (a local id, or
+        ``$sourceDescriptions.<name>.<id>`` of a source that is this document), else None."""
+        doc, target, _ = self.loaded.find_workflow(ref)
+        if target is None or doc is None or doc.document is not self.doc:
+            return None
+        return target.workflow_id
 
     def step_dependencies(self, wf: m.Workflow) -> None:
         graph: dict[str, list[str]] = {}
