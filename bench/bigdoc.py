@@ -38,11 +38,10 @@ def _openapi(operations: int) -> dict[str, Any]:
         schema = {"$ref": f"#/components/schemas/Thing{i % max(1, operations // 10)}"}
         op: dict[str, Any] = {
             "operationId": f"op{i}",
-            "summary": f"Operation number {i} of the large description",
+            "summary": f"Operation {i}",
             "parameters": [
                 {"$ref": "#/components/parameters/Page"},
                 {"name": "filter", "in": "query", "schema": {"type": "string"}},
-                {"name": "X-Request-Id", "in": "header", "schema": {"type": "string"}},
             ],
             "responses": {
                 "200": {
@@ -94,7 +93,7 @@ def _arazzo(steps: int, operations: int) -> dict[str, Any]:
         step["parameters"] = [
             {"name": "id", "in": "path", "value": previous},
             {"name": "page", "in": "query", "value": i},
-            {"name": "X-Request-Id", "in": "header", "value": f"req-{{$inputs.run}}-{i}"},
+            {"name": "filter", "in": "query", "value": f"run-{{$inputs.run}}-{i}"},
         ]
         if op % 3 == 1:
             step["requestBody"] = {

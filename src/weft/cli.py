@@ -9,10 +9,13 @@ Subcommands live next to the code they drive and are imported only when invoked,
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from weft import __version__
 from weft.errors import WeftError
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: `weft --version` must not import typing
+if TYPE_CHECKING:
+    from typing import Any
 
 _COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module:attribute, one-line help shown in `weft --help`)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from typing import TYPE_CHECKING, NoReturn
 
@@ -69,12 +70,16 @@ def _load(
     from weft.document.loader import NotArazzo, load
 
     try:
-        return load(
+        loaded = load(
             document,
             sources=_source_overrides(source_pairs),
             with_sources=not no_sources,
             strict=strict,
         )
+        # The document lives until the command ends: keep the collector from rescanning its
+        # millions of objects on every full collection (a large description: 0.5 s -> 0.15 s).
+        gc.freeze()
+        return loaded
     except NotArazzo as exc:
         message = exc.what + (f": {exc.why}" if exc.why else "")
         return [Diagnostic(exc.rule, "error", message, exc.location, exc.hint)]

@@ -29,7 +29,7 @@ from weft.document.fetch import (
 )
 from weft.document.loaded import LoadedDocument, LoadedSource, SourceProblem
 from weft.document.model import Location, SourceDescription
-from weft.document.parse import Parsed, parse_bytes
+from weft.document.parse import Parsed, collector_paused, parse_bytes
 from weft.document.positions import SourcePositions
 from weft.errors import DocumentError, UsageError
 
@@ -106,7 +106,8 @@ def load(
     uri = to_uri(location)
     label = location if not location.startswith("file:") else display(uri)
     overrides = {name: to_uri(os.fspath(url)) for name, url in (sources or {}).items()}
-    loaded = _Loader(fetch, overrides, with_sources).arazzo(uri, label)
+    with collector_paused():  # millions of small objects: see weft.document.parse
+        loaded = _Loader(fetch, overrides, with_sources).arazzo(uri, label)
     loaded.strict = strict
     unknown = sorted(set(overrides) - {sd.name for sd in loaded.document.source_descriptions})
     if unknown:

@@ -15,6 +15,7 @@ small objects, and with the collector running most of the time went to rescannin
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,6 +29,9 @@ from weft.expressions.pointer import escape_token
 
 MAX_DEPTH = 256
 MAX_NODES = 2_000_000
+# Where a YAML anchor may be (``&name`` after a space, ``[``, ``{``, ``,`` or a line start);
+# text that has none cannot have aliases. A false match only takes the careful path.
+_ANCHOR = re.compile(rb"(?:^|[\s\[{,])&[^\s\]},]", re.MULTILINE)
 
 _STR = "tag:yaml.org,2002:str"
 _SEQ = "tag:yaml.org,2002:seq"
@@ -215,6 +219,27 @@ class _Builder:
             _merge(result, merges)
         return self.leave(node, result, size)
 
+    # -- without positions, no anchors in the text (nothing can be shared) ------------------
+    def tree(self, node: yaml.Node, depth: int) -> Any:
+        if type(node) is yaml.ScalarNode:
+            return node.value if node.tag == _STR else self.scalar(node)
+        if depth > MAX_DEPTH:
+            raise self.fail(node, "document is nested too deeply", f"more than {MAX_DEPTH} levels")
+        depth += 1
+        if type(node) is yaml.SequenceNode:
+            return [self.tree(child, depth) for child in node.value]
+        result: dict[str, Any] = {}
+        merges: list[Any] = []
+        for key_node, value_node in node.value:
+            value = self.tree(value_node, depth)
+            if key_node.tag == _MERGE:
+                merges.extend(value if isinstance(value, list) else [value])
+                continue
+            k = key_node.value if key_node.tag == _STR else self.key_text(key_node)
+            result[k] = value
+        _merge(result, merges)
+        return result
+
     # -- without positions -------------------------------------------------------------------
     def plain(self, node: yaml.Node, depth: int) -> tuple[Any, int]:
         if type(node) is yaml.ScalarNode:
@@ -299,7 +324,12 @@ def _parse(data: bytes, file: str, positions: bool) -> Parsed:
             raise DocumentError("the document is empty", where=file)
         builder = _Builder(loader, file)
         try:
-            value, _ = builder.build(node, "", 0) if positions else builder.plain(node, 0)
+            if positions:
+                value, _ = builder.build(node, "", 0)
+            elif _ANCHOR.search(data) is None:
+                value = builder.tree(node, 0)  # no anchor, so no alias: no sharing to track
+            else:
+                value, _ = builder.plain(node, 0)
         except RecursionError:
             raise DocumentError("document is nested too deeply", where=file) from None
         return Parsed(value, file, builder.positions)
