@@ -68,7 +68,7 @@ class Skip(Exception):
 async def _child_seed(spec: dict[str, Any]) -> dict[str, Any]:
     from weft import run_async
     from weft.document import load
-    from weft.http import AiohttpTransport
+    from weft.effects.aiohttp_transport import AiohttpTransport
 
     loaded = load(spec["document"])
     runs, concurrency = int(spec["runs"]), int(spec["concurrency"])
@@ -110,7 +110,13 @@ async def _child_seed(spec: dict[str, Any]) -> dict[str, Any]:
 
 def _warm_imports() -> None:
     """Import what ``run_batch`` imports lazily, so the timed part is the batch, not imports."""
-    for name in ("weft.api", "weft.engine.runner", "weft.http", "weft.store", "weft.document"):
+    for name in (
+        "weft.api",
+        "weft.engine.runner",
+        "weft.effects.aiohttp_transport",
+        "weft.store",
+        "weft.document",
+    ):
         importlib.import_module(name)
 
 
@@ -239,7 +245,7 @@ def _require_engine() -> None:
     try:
         importlib.import_module("weft.api")
         from weft import run_async  # noqa: F401
-        from weft.http import AiohttpTransport  # noqa: F401
+        from weft.effects.aiohttp_transport import AiohttpTransport  # noqa: F401
     except ImportError as exc:
         raise Skip(f"the engine's library API is not in this build ({exc})") from exc
 

@@ -4,7 +4,7 @@ import asyncio
 import itertools
 
 from weft.batch.governor import GovernedTransport, HostGovernor
-from weft.engine.interfaces import HttpRequest, HttpResponse
+from weft.effects import HttpRequest, HttpResponse
 from weft.engine.pacing import MAX_RETRY_AFTER, parse_retry_after
 
 

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from weft.batch import BatchProgress, run_batch
-from weft.engine.interfaces import HttpRequest, HttpResponse
+from weft.effects import HttpRequest, HttpResponse
 from weft.store import open_store
 
 from .items import ItemsServer, write_items_docs

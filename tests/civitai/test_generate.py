@@ -150,7 +150,7 @@ async def test_simulator_workflow_validates_against_description() -> None:
 
 
 async def test_progress_reports_status_changes_and_queue_position(tmp_path: Path) -> None:
-    from weft.clock import ManualClock
+    from weft.effects.clock import ManualClock
 
     lines: list[str] = []
     # each long-poll holds ~0.02 s, far shorter than a status: every status is seen while queued
@@ -202,7 +202,7 @@ async def test_simulator_jobs_carry_queue_position_as_the_real_spec_defines() ->
 async def test_429_storm_waits_what_retry_after_says(tmp_path: Path) -> None:
     """Through the library with a ManualClock: every 429 is followed by a wait equal to the
     server's Retry-After (not the workflow's retryAfter: 2), and the run still finishes."""
-    from weft.clock import ManualClock
+    from weft.effects.clock import ManualClock
 
     clock = ManualClock()
     async with run_simulator(SimulatorConfig.fast(rate_limit=0.5, retry_after=7.5)) as sim:

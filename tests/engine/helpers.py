@@ -60,6 +60,12 @@ class MemoryRecorder:
         self.calls.append(("run_finished", kw))
         self.status = kw["status"]
 
+    def flush(self) -> None:
+        return None
+
+    def ensure_started(self, run_id: str) -> None:
+        return None
+
     def resume_state(self) -> dict[str, Any]:
         """What resume reads: the newer of the checkpoint and the pending request's state."""
         if self.pending and self.pending["state"]["seq"] > self.state.get("seq", 0):

@@ -14,9 +14,9 @@ from aiohttp import web
 
 from tests.engine.helpers import recording_app, serve, write_docs
 from weft.api import run_async
-from weft.clock import ManualClock
-from weft.engine.interfaces import HttpRequest, HttpResponse
-from weft.http import AiohttpTransport
+from weft.effects import HttpRequest, HttpResponse
+from weft.effects.aiohttp_transport import AiohttpTransport
+from weft.effects.clock import ManualClock
 from weft.store import open_store
 
 OPENAPI = """

@@ -22,7 +22,7 @@ import pytest
 from tests.conftest import shared_path
 from tests.engine.helpers import MemoryRecorder
 from weft.api import resume_async, run_async
-from weft.clock import ManualClock
+from weft.effects.clock import ManualClock
 from weft.store import open_store
 from weft.testing.seed_server import SeedServerConfig, seed_server, start_seed_server_thread
 

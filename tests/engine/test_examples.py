@@ -16,7 +16,7 @@ from aiohttp import web
 from tests.conftest import shared_path
 from tests.engine.helpers import MemoryRecorder, copy_example, recording_app, serve
 from weft.api import run_async
-from weft.clock import ManualClock
+from weft.effects.clock import ManualClock
 from weft.errors import DocumentError
 
 EXAMPLES = ("reference", "arazzo", "examples-1.0")

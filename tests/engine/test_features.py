@@ -12,8 +12,8 @@ from aiohttp import web
 
 from tests.engine.helpers import MemoryRecorder, recording_app, serve
 from weft.api import run_async
-from weft.clock import ManualClock
-from weft.http import AiohttpTransport
+from weft.effects.aiohttp_transport import AiohttpTransport
+from weft.effects.clock import ManualClock
 
 OPENAPI = """
 openapi: 3.1.0
@@ -27,6 +27,11 @@ paths:
   /orders:
     post:
       operationId: createOrder
+      requestBody: {content: {application/json: {schema: {type: object}}}}
+  /jobs:
+    post:
+      operationId: submitJob
+      x-weft-idempotency: externalId  # the description names the body's idempotency key
       requestBody: {content: {application/json: {schema: {type: object}}}}
   /form:
     post:
@@ -126,7 +131,7 @@ def _app() -> tuple[web.Application, list[Any], Counter[str]]:
         return web.json_response({"name": name, "n": hits[name]})
 
     app.router.add_get("/items/{id}", item)
-    for p in ("/orders", "/form", "/upload"):
+    for p in ("/orders", "/jobs", "/form", "/upload"):
         app.router.add_post(p, echo)
     app.router.add_post("/xml", xml)
     app.router.add_get("/styles/{ids}/{label}/{matrix}", styles)
@@ -355,7 +360,7 @@ workflows:
         parameters: [{name: Idempotency-Key, in: header, value: k-9}]
         requestBody: {payload: {qty: 2}}
       - stepId: external
-        operationId: createOrder
+        operationId: submitJob
         requestBody: {payload: {externalId: e-1}}
       - stepId: get
         operationId: getItem

@@ -9,10 +9,10 @@ import pytest
 
 from tests.conftest import shared_path
 from weft.api import resume_async, run_async
-from weft.clock import ManualClock
-from weft.engine.interfaces import HttpRequest, HttpResponse
+from weft.effects import HttpRequest, HttpResponse
+from weft.effects.aiohttp_transport import AiohttpTransport
+from weft.effects.clock import ManualClock
 from weft.errors import UsageError
-from weft.http import AiohttpTransport
 from weft.store import open_store
 from weft.testing.seed_server import SeedServerConfig, seed_server
 

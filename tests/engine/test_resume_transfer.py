@@ -11,9 +11,9 @@ import pytest
 from tests.engine.helpers import serve
 from tests.engine.test_features import _app, _doc
 from weft.api import resume_async, run_async
-from weft.clock import ManualClock
-from weft.engine.interfaces import HttpRequest, HttpResponse
-from weft.http import AiohttpTransport
+from weft.effects import HttpRequest, HttpResponse
+from weft.effects.aiohttp_transport import AiohttpTransport
+from weft.effects.clock import ManualClock
 from weft.store import open_store
 
 RUN_ID = "01TRANSFERRESUME000000000A"

@@ -8,7 +8,7 @@ import pytest
 from tests.conftest import shared_path
 from tests.engine.helpers import MemoryRecorder
 from weft.api import run_async
-from weft.clock import ManualClock
+from weft.effects.clock import ManualClock
 from weft.testing.seed_server import SeedServerConfig, seed_server
 
 SEED = ("seed", "arazzo", "civitai-model-version-to-generation-workflow.yml")

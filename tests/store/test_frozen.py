@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from weft.engine.interfaces import Frozen
+from weft.effects import Frozen
 from weft.store import KEEP_LAST, RunStore
 from weft.store.scrub import MASK
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from weft.engine.interfaces import RunRecorder
+from weft.effects import RunRecorder
 from weft.store import (
     RunStore,
     RunStoreError,

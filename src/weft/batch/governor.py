@@ -12,7 +12,7 @@ import asyncio
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from weft.engine.interfaces import Clock, HttpRequest, HttpResponse, Transport
+from weft.effects import Clock, HttpRequest, HttpResponse, Transport
 from weft.engine.pacing import parse_retry_after
 
 

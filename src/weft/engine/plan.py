@@ -297,7 +297,10 @@ class _Compiler:
         pace = None
         if "x-weft-pace" in s.extensions:
             pace = parse_pace(s.extensions["x-weft-pace"], where=f"{s.loc} x-weft-pace")
+        # the body field that is an idempotency key: named by the step, else by the operation
         idem = s.extensions.get("x-weft-idempotency")
+        if idem is None and operation is not None:
+            idem = operation.raw.get("x-weft-idempotency")
         timeout = s.timeout / 1000.0 if s.timeout else None
         return StepPlan(
             step=s,

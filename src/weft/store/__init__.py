@@ -24,6 +24,7 @@ from weft.store.records import (
     StoredRun,
 )
 from weft.store.schema import KEEP_LAST
+from weft.store.scope import store_scope
 from weft.store.sqlite_store import FLUSH_INTERVAL, RunStore
 
 __all__ = [
@@ -43,4 +44,5 @@ __all__ = [
     "is_valid_run_id",
     "new_run_id",
     "open_store",
+    "store_scope",
 ]

@@ -1,4 +1,4 @@
-"""The SQLite run store: a :class:`~weft.engine.interfaces.RunRecorder` that survives crashes.
+"""The SQLite run store: a :class:`~weft.effects.RunRecorder` that survives crashes.
 
 The database runs in WAL mode: readers never block the writer, and several processes can share
 one file (each waits up to ``busy_timeout`` for the write lock). Two durability levels:
@@ -50,7 +50,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from weft.engine.interfaces import Frozen
+from weft.effects import Frozen
 from weft.store import buffer as B
 from weft.store import errors as E
 from weft.store.codec import clean, dump, dump_mapping

@@ -1,33 +1,13 @@
-"""The effects the engine receives: HTTP, time, and run recording.
+"""Run recording: what the engine tells a run store as a run goes (:class:`RunRecorder`).
 
-The engine never opens sockets, reads clocks or writes files itself; it is handed objects that
-satisfy these protocols. Production code uses the aiohttp transport, the system clock and the
-SQLite store; tests use fakes or a loopback server.
+The engine never writes files itself; it is handed a recorder (the run store, or
+:class:`NullRecorder`). Records and states are :class:`Frozen`: never changed once handed over.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any, Protocol
-
-
-@dataclass(slots=True)
-class HttpRequest:
-    method: str
-    url: str  # fully expanded: server + path + query string
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes | None = None
-    follow_redirects: bool = True  # False: a 3xx is the response (the operation declares one)
-
-
-@dataclass(slots=True)
-class HttpResponse:
-    status: int
-    headers: Mapping[str, str]  # keys lower-cased; repeated headers joined with ", "
-    body: bytes
-    url: str  # final URL after redirects
-    elapsed: float = 0.0  # seconds
 
 
 class Frozen(dict[str, Any]):
@@ -36,30 +16,6 @@ class Frozen(dict[str, Any]):
     serialise it later (only if it is still needed) instead of at once."""
 
     __slots__ = ()
-
-
-class TransportError(Exception):
-    """A request that produced no HTTP response (DNS, connect, timeout, size cap, TLS...)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class Transport(Protocol):
-    async def send(self, request: HttpRequest) -> HttpResponse:
-        """Send one request; raise :class:`TransportError` when no response was obtained."""
-        ...
-
-
-class Clock(Protocol):
-    def monotonic(self) -> float: ...
-
-    def time(self) -> float:
-        """Seconds since the epoch (for records)."""
-        ...
-
-    async def sleep(self, seconds: float) -> None: ...
 
 
 class RunRecorder(Protocol):
@@ -73,12 +29,8 @@ class RunRecorder(Protocol):
     non-idempotent method without an idempotency key): for the others, losing track of a
     request in flight only means resume sends it again. Each finished attempt is one
     ``attempt_finished`` call carrying the state *after* the engine decided where control goes
-    next. A recorder may also have an optional ``flush()`` method (write what it buffers now);
-    the engine calls it, when present, before it sleeps (loop pacing, retry delays). A recorder
-    that buffers ``run_started`` may have an optional ``ensure_started(run_id)`` method (make
-    that run's start durable now); the engine calls it, when present, before sending a request
-    with a non-idempotent method that is resend-safe only through its idempotency key (the key
-    may be derived from the run id: such a request must never come from a run resume can't find).
+    next. ``flush`` and ``ensure_started`` are the two buffering hooks (no-ops for a recorder
+    that writes everything at once).
     """
 
     def run_started(
@@ -138,6 +90,18 @@ class RunRecorder(Protocol):
         result: Mapping[str, Any],
     ) -> None: ...
 
+    def flush(self) -> None:
+        """Write what is buffered now. The engine calls it before it sleeps (loop pacing, retry
+        delays) and a batch before it reports a finished row."""
+        ...
+
+    def ensure_started(self, run_id: str) -> None:
+        """Make the run's start durable now. The engine calls it before sending a request with a
+        non-idempotent method that is resend-safe only through its idempotency key (the key may
+        be derived from the run id: such a request must never come from a run resume can't
+        find)."""
+        ...
+
 
 class NullRecorder:
     """A recorder that records nothing (library use without a store)."""
@@ -160,14 +124,8 @@ class NullRecorder:
     def flush(self) -> None:
         return None
 
+    def ensure_started(self, run_id: str) -> None:
+        return None
 
-__all__: Sequence[str] = [
-    "Clock",
-    "Frozen",
-    "HttpRequest",
-    "HttpResponse",
-    "NullRecorder",
-    "RunRecorder",
-    "Transport",
-    "TransportError",
-]
+
+__all__ = ["Frozen", "NullRecorder", "RunRecorder"]

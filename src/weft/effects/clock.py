@@ -1,9 +1,21 @@
-"""Clocks: the system clock for real runs and a manual clock for tests and benchmarks."""
+"""Time as the engine sees it: the :class:`Clock` protocol, the system clock for real runs and a
+manual clock for tests and benchmarks."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def monotonic(self) -> float: ...
+
+    def time(self) -> float:
+        """Seconds since the epoch (for records)."""
+        ...
+
+    async def sleep(self, seconds: float) -> None: ...
 
 
 class SystemClock:
@@ -48,4 +60,4 @@ class ManualClock:
         await asyncio.sleep(0)
 
 
-__all__ = ["ManualClock", "SystemClock"]
+__all__ = ["Clock", "ManualClock", "SystemClock"]

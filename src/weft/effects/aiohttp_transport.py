@@ -1,7 +1,7 @@
-"""The production :class:`~weft.engine.interfaces.Transport`: one pooled aiohttp session.
+"""The production :class:`~weft.effects.http.Transport`: one pooled aiohttp session.
 
 Connect and read timeouts, redirects (bounded), and a response size cap. Anything that yields no
-HTTP response raises :class:`~weft.engine.interfaces.TransportError` with a readable reason, which
+HTTP response raises :class:`~weft.effects.http.TransportError` with a readable reason, which
 the engine turns into a step failure.
 """
 
@@ -14,7 +14,8 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from weft.engine.interfaces import HttpRequest, HttpResponse, TransportError
+from weft.effects.http import HttpRequest, HttpResponse, TransportError
+from weft.effects.http import TransportErrorKind as K
 
 DEFAULT_MAX_BODY = 64 * 1024 * 1024
 
@@ -66,7 +67,7 @@ class AiohttpTransport:
         try:
             url = URL(request.url, encoded=True)
         except (ValueError, TypeError) as exc:
-            raise TransportError(f"invalid URL {request.url!r}: {exc}") from exc
+            raise TransportError(K.INVALID_REQUEST, f"invalid URL {request.url!r}: {exc}") from exc
         headers: Any = request.headers
         max_body = self._max_body
         try:
@@ -82,7 +83,7 @@ class AiohttpTransport:
                 if declared is not None:
                     if declared > max_body:
                         raise TransportError(
-                            f"response too large: {declared} bytes (cap {max_body})"
+                            K.TOO_LARGE, f"response too large: {declared} bytes (cap {max_body})"
                         )
                     body = await resp.read()  # framed by Content-Length: at most the cap
                 else:
@@ -92,7 +93,7 @@ class AiohttpTransport:
                         size += len(chunk)
                         if size > max_body:
                             raise TransportError(
-                                f"response larger than the cap of {max_body} bytes"
+                                K.TOO_LARGE, f"response larger than the cap of {max_body} bytes"
                             )
                         chunks.append(chunk)
                     body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
@@ -109,17 +110,19 @@ class AiohttpTransport:
         except TransportError:
             raise
         except aiohttp.TooManyRedirects as exc:
-            raise TransportError(f"too many redirects (more than {self._max_redirects})") from exc
+            raise TransportError(
+                K.REDIRECTS, f"too many redirects (more than {self._max_redirects})"
+            ) from exc
         except aiohttp.ClientConnectorError as exc:
             raise TransportError(
-                f"cannot connect to {exc.host}:{exc.port}: {exc.os_error}"
+                K.CONNECT, f"cannot connect to {exc.host}:{exc.port}: {exc.os_error}"
             ) from exc
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise TransportError(f"timed out: {exc or 'no response in time'}") from exc
+            raise TransportError(K.TIMEOUT, f"timed out: {exc or 'no response in time'}") from exc
         except aiohttp.ClientError as exc:
-            raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+            raise TransportError(_kind(exc), f"{type(exc).__name__}: {exc}") from exc
         except ValueError as exc:
-            raise TransportError(f"invalid request: {exc}") from exc
+            raise TransportError(K.INVALID_REQUEST, f"invalid request: {exc}") from exc
 
     async def close(self) -> None:
         if self._session is not None and self._owns_session and not self._session.closed:
@@ -136,6 +139,16 @@ class AiohttpTransport:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+def _kind(exc: aiohttp.ClientError) -> K:
+    if isinstance(exc, aiohttp.ClientSSLError):
+        return K.TLS
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
+        return K.RESET
+    if isinstance(exc, aiohttp.ClientOSError):
+        return K.RESET
+    return K.OTHER
 
 
 __all__ = ["AiohttpTransport"]
