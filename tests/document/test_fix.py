@@ -13,9 +13,9 @@ import weft
 from tests.conftest import shared_path
 from tests.document.helpers import GET_PET, arazzo, write
 from weft.cli import cli
-from weft.clock import ManualClock
 from weft.document import lint, load, validate
 from weft.document.fixing import FixError, fix_text, write_fixed
+from weft.effects.clock import ManualClock
 from weft.testing.seed_server import SeedServerConfig, start_seed_server_thread
 
 FIXED_RULES = {
