@@ -12,6 +12,7 @@ from weft.document.diagnostics import Diagnostic, sort_key
 from weft.document.expression_checks import check_expressions
 from weft.document.loaded import LoadedDocument
 from weft.document.model import Location
+from weft.document.parse import collector_paused
 from weft.document.semantics import Semantics
 from weft.document.source_checks import check_sources
 from weft.document.structure import check_structure, family_of
@@ -33,12 +34,13 @@ def validate(loaded: LoadedDocument, *, strict: bool | None = None) -> list[Diag
     an ``operationPath`` written without ``{…}`` becomes an unresolved operation.
     """
     strict = loaded.strict if strict is None else strict
-    diagnostics = [
-        *structure_diagnostics(loaded),
-        *Semantics(loaded, strict).run(),
-        *check_expressions(loaded, strict),
-        *check_sources(loaded),
-    ]
+    with collector_paused():  # walks of large trees: see weft.document.parse
+        diagnostics = [
+            *structure_diagnostics(loaded),
+            *Semantics(loaded, strict).run(),
+            *check_expressions(loaded, strict),
+            *check_sources(loaded),
+        ]
     return sorted(set(diagnostics), key=sort_key)
 
 

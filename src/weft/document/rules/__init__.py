@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from weft.document.diagnostics import Diagnostic, sort_key
 from weft.document.loaded import LoadedDocument
+from weft.document.parse import collector_paused
 
 
 def lint(loaded: LoadedDocument) -> list[Diagnostic]:
@@ -36,6 +37,7 @@ def lint(loaded: LoadedDocument) -> list[Diagnostic]:
     from weft.document.rules import flow, parameters, payloads, schemas, text, usage
 
     out: list[Diagnostic] = []
-    for module in (text, flow, schemas, parameters, payloads, usage):
-        out.extend(module.check(loaded))
+    with collector_paused():  # walks of large trees: see weft.document.parse
+        for module in (text, flow, schemas, parameters, payloads, usage):
+            out.extend(module.check(loaded))
     return sorted(set(out), key=sort_key)
