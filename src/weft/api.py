@@ -19,7 +19,7 @@ from weft.engine.options import RetryPolicy, RunOptions
 from weft.engine.pacing import Pace
 from weft.engine.result import RunResult, RunStatus
 from weft.engine.runner import EventCallback, RunEffects, Runner
-from weft.errors import UsageError
+from weft.errors import DocumentError, UsageError
 
 if TYPE_CHECKING:
     from weft.document import LoadedDocument
@@ -48,6 +48,41 @@ def load_document(document: str | os.PathLike[str] | LoadedDocument) -> LoadedDo
     if isinstance(document, LoadedDocument):
         return document
     return load(os.fspath(document))
+
+
+class InvalidDocumentError(DocumentError):
+    """The document has errors that make a run impossible (the findings of ``weft validate``).
+    ``diagnostics`` holds them; the message lists them as ``weft validate`` prints them."""
+
+    def __init__(self, uri: str, diagnostics: list[Any]) -> None:
+        self.diagnostics = diagnostics
+        count = len(diagnostics)
+        lines = "\n".join(d.render() for d in diagnostics)
+        super().__init__(
+            f"the document has {count} error{'s' if count != 1 else ''} and cannot be run:\n"
+            + lines,
+            where=uri,
+            hint=f"fix them (`weft validate {uri}` shows them, `weft lint` suggests fixes)",
+        )
+
+
+_RUNNABLE: dict[tuple[int, bool], LoadedDocument] = {}
+
+
+def ensure_runnable(loaded: LoadedDocument, *, strict: bool = False) -> None:
+    """Refuse a document that ``weft validate`` finds errors in (checked once per loaded
+    document): :class:`InvalidDocumentError`, exit 2. Warnings do not stop a run."""
+    key = (id(loaded), strict)
+    if _RUNNABLE.get(key) is loaded:
+        return
+    from weft.document.validation import validate
+
+    errors = [d for d in validate(loaded) if d.severity == "error"]
+    if errors:
+        raise InvalidDocumentError(loaded.document.uri, errors)
+    if len(_RUNNABLE) > 64:
+        _RUNNABLE.clear()
+    _RUNNABLE[key] = loaded
 
 
 def new_run_id() -> str:
@@ -201,6 +236,8 @@ def resume(run_id: str, **options: Any) -> RunResult:
 
 
 __all__ = [
+    "InvalidDocumentError",
+    "ensure_runnable",
     "load_document",
     "new_run_id",
     "refuse_finished",

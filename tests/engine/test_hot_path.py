@@ -17,12 +17,12 @@ from weft.engine.memo import RunMemo
 from weft.engine.options import RunOptions
 from weft.engine.pacing import parse_pace
 from weft.engine.plan import StepPlan
-from weft.engine.progress import FLUSH_INTERVAL, ProgressPrinter
 from weft.engine.requests import BuiltRequest, build_request
 from weft.engine.result import RunEvent
 from weft.engine.runner import RunEffects, Runner, select_plan
 from weft.engine.state import Frame, frame_to_dict
 from weft.expressions.context import EvalContext
+from weft.progress import FLUSH_INTERVAL, ProgressPrinter
 from weft.secrets import SecretSet, placeholder
 from weft.store.codec import dump
 from weft.testing.seed_server import SeedServerConfig, seed_server

@@ -2,7 +2,7 @@
 
 Subcommands live next to the code they drive and are imported only when invoked, so
 ``weft --version`` and ``weft validate`` start fast (click itself is imported by
-:mod:`weft.cli_app` only when a command runs). Register a command by adding one line to
+:mod:`weft.cli.app` only when a command runs). Register a command by adding one line to
 ``_COMMANDS``: ``name -> "module:attribute"`` (a click command or group).
 """
 
@@ -25,8 +25,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
         "weft.document.commands:describe",
         "Show workflows, inputs and servers.",
     ),
-    "run": ("weft.engine.commands:run", "Run a workflow of an Arazzo document."),
-    "resume": ("weft.engine.commands:resume", "Continue a recorded run that stopped."),
+    "run": ("weft.cli.run:run", "Run a workflow of an Arazzo document."),
+    "resume": ("weft.cli.run:resume", "Continue a recorded run that stopped."),
     "batch": ("weft.batch.commands:batch", "Run a workflow once per row of an inputs file."),
     "runs": ("weft.store.commands:runs", "List, show and prune recorded runs."),
     "civitai": ("weft.civitai.commands:civitai", "Generate images on Civitai (or its simulator)."),
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> Any:
     if args == ["--version"]:
         sys.stdout.write(f"weft, version {__version__}\n")
         return 0
-    from weft.cli_app import cli
+    from weft.cli.app import cli
 
     try:
         return cli.main(args=args, prog_name="weft", standalone_mode=True)
@@ -55,9 +55,9 @@ def main(argv: list[str] | None = None) -> Any:
 def __getattr__(name: str) -> Any:
     """``weft.cli.cli`` (the click group) for tests and embedding, imported on first use."""
     if name in ("cli", "LazyGroup"):
-        from weft import cli_app
+        from weft.cli import app
 
-        return getattr(cli_app, name)
+        return getattr(app, name)
     raise AttributeError(f"module 'weft.cli' has no attribute {name!r}")
 
 

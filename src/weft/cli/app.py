@@ -1,6 +1,6 @@
 """The click side of the ``weft`` command line (imported only when a command runs).
 
-See :mod:`weft.cli`: commands are registered in its ``_COMMANDS`` table.
+Commands are registered in :data:`weft.cli._COMMANDS`.
 """
 
 from __future__ import annotations
