@@ -8,14 +8,19 @@ from typing import TYPE_CHECKING
 
 import click
 
-from weft.cli.options import parse_input_pairs, parse_servers, read_inputs_file, write_json
+from weft.cli.options import (
+    STORE_HELP,
+    parse_input_pairs,
+    parse_servers,
+    read_inputs_file,
+    write_json,
+)
 from weft.errors import UsageError
 
 if TYPE_CHECKING:
     from weft.engine.result import RunResult
 
 EXIT_OK, EXIT_FAILED = 0, 1
-STORE_HELP = "Run store: a path or postgresql:// URL (default: per-user; env WEFT_STORE)."
 
 
 def emit_result(result: RunResult, as_json: bool) -> None:
