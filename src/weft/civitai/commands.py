@@ -213,14 +213,29 @@ def _report(
 @click.option("--token", help="Token of the ready account (default: generated).")
 @click.option("--balance", type=int, default=10_000, show_default=True, help="Its Buzz.")
 @click.option("--step-seconds", type=float, default=None,
-              help="Seconds in each running status (default 0.4 0.4 0.4 1.2).")  # fmt: skip
+              help="Seconds a workflow spends in each of its four running statuses (default: "
+                   "0.4 unassigned, 0.4 preparing, 0.4 scheduled, 1.2 processing).")  # fmt: skip
 @click.option("--outcome", type=click.Choice(["succeeded", "failed", "expired"]),
               default="succeeded", show_default=True)  # fmt: skip
 @click.option("--rate-limit", type=click.FloatRange(0, 1), default=0.0,
-              help="Fraction of workflow requests answered 429.")  # fmt: skip
+              help="Fraction of workflow requests answered 429 (with Retry-After).")  # fmt: skip
 @click.option("--retry-after", type=float, default=1.0, show_default=True, help="Seconds.")
 @click.option("--wait-unit", type=float, default=1.0, show_default=True,
               help="Real seconds per `wait` second (tests shrink it).")  # fmt: skip
+@click.option("--faults", "faults_spec", default="", metavar="SPEC",
+              help="Injected failures, comma-separated KIND[@ENDPOINTS]=RATE or KIND=#N (the "
+                   "Nth request): KIND is 5xx, 500, 502, 503, 504, html (a gateway's 502 page), "
+                   "reset, slow, 429 (the edge's, no Retry-After); ENDPOINTS joined by '+' from "
+                   "site, submit, poll, blob (default all); blocked=RATE blocks that fraction of "
+                   "images. Example: 5xx=0.2,reset@submit=0.05,blocked=0.1")  # fmt: skip
+@click.option("--after-commit", is_flag=True,
+              help="Submit faults strike after the workflow was created and paid.")  # fmt: skip
+@click.option("--slow-seconds", type=float, default=2.0, show_default=True,
+              help="Delay of a 'slow' fault.")  # fmt: skip
+@click.option("--fault-seed", type=int, default=7, show_default=True,
+              help="Seed of the fault and blocked-image draws.")  # fmt: skip
+@click.option("--wait-boolean", is_flag=True,
+              help="Like older deployments: GET ?wait is a boolean (integers: 400).")  # fmt: skip
 @click.option("--summary", is_flag=True,
               help="When stopped, print the counters (workflows, charges...) as JSON.")  # fmt: skip
 def simulate_command(
@@ -233,14 +248,24 @@ def simulate_command(
     rate_limit: float,
     retry_after: float,
     wait_unit: float,
+    faults_spec: str,
+    after_commit: bool,
+    slow_seconds: float,
+    fault_seed: int,
+    wait_boolean: bool,
     summary: bool,
 ) -> None:
     """Serve a local Civitai (Site API + Orchestration) until interrupted."""
-    from weft.civitai.simulator import SimulatorConfig, run_simulator
+    from weft.civitai.simulator import SimulatorConfig, parse_faults, run_simulator
 
+    try:
+        faults, blocked = parse_faults(faults_spec, after_commit=after_commit, delay=slow_seconds)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--faults") from None
     config = SimulatorConfig(token=token or os.environ.get("WEFT_SIM_TOKEN"), balance=balance,
                              outcome=outcome, rate_limit=rate_limit, retry_after=retry_after,  # type: ignore[arg-type]
-                             wait_unit=wait_unit)  # fmt: skip
+                             wait_unit=wait_unit, faults=faults, blocked_rate=blocked,
+                             fault_seed=fault_seed, wait_boolean=wait_boolean)  # fmt: skip
     if step_seconds is not None:
         config.unassigned = config.preparing = config.scheduled = step_seconds
         config.processing = step_seconds
