@@ -76,7 +76,9 @@ def _mask_value(
     return value
 
 
-def _mask_inputs(frame: Frame, secrets: SecretSet, secret_inputs: Mapping[str, str]) -> dict:
+def _mask_inputs(
+    frame: Frame, secrets: SecretSet, secret_inputs: Mapping[str, str]
+) -> dict[str, Any]:
     inputs = {}
     for k, v in frame.inputs.items():
         if isinstance(v, str) and v in secret_inputs:
@@ -95,7 +97,9 @@ def _secrets_version(secrets: SecretSet, secret_inputs: Mapping[str, str]) -> in
     return secrets.version * 1_000_003 + len(secret_inputs)
 
 
-def frame_to_dict(frame: Frame, secrets: SecretSet, secret_inputs: Mapping[str, str]) -> dict:
+def frame_to_dict(
+    frame: Frame, secrets: SecretSet, secret_inputs: Mapping[str, str]
+) -> dict[str, Any]:
     """``secret_inputs`` maps a secret value to the input name that refills it.
 
     Inputs and step outputs are masked once and reused while they (the same objects: the engine

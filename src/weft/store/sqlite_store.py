@@ -405,7 +405,7 @@ class RunStore(RunQueries):
                 ).fetchone()
                 if row is None:
                     raise E.unknown_run(self.path, run_id, "an attempt")
-                matched = row[0] == step_key and row[1] == attempt
+                matched = bool(row[0] == step_key and row[1] == attempt)
                 summary = row[2].encode() if matched and row[2] is not None else None
                 recs = B.RunRecords(updated_at=now, state=state_now, clear_pending=matched)
                 recs.add_attempt(step_key, B.Attempt(attempt, summary, record_now, now))
