@@ -385,7 +385,7 @@ def simulate_command(
             click.echo(f"token: {sim.token}")
             click.echo(
                 f"try: weft civitai generate --api-base {sim.base_url} --token {sim.token} "
-                "--model-version 1002 --prompt 'a lighthouse'"
+                "--model-version 128713 --prompt 'a lighthouse'"
             )
             sys.stdout.flush()
             stop = asyncio.Event()
