@@ -279,6 +279,7 @@ class StepExecutor:
         try:
             base = memo.base_url(sp, state.options.servers, state.source_urls)
             built = build_request(sp, ctx, base, state.secrets, memo.added_secrets, memo.requests)
+            plain = built  # before credentials (a refresh adds new ones to it)
             authorized: Authorized | None = None
             if auth.security(sp, plan.loaded).needed:
                 authorized = await auth.apply(sp, plan.loaded, plan.workflow, ctx, built, base)
@@ -307,7 +308,7 @@ class StepExecutor:
             # an OAuth2 token the server no longer takes: a new one, and the request once more
             try:
                 authorized = await auth.refreshed(
-                    sp, plan.loaded, plan.workflow, ctx, authorized.built, base, authorized
+                    sp, plan.loaded, plan.workflow, ctx, plain, base, authorized
                 )
             except AuthProblem as exc:
                 refused = Failure(FailureKind.AUTH, scheme=exc.scheme, detail=exc.detail)
