@@ -101,7 +101,7 @@ def with_credentials(
     if auth is not None:
         return RunOptions.build(options, auth=auth)
     if options.auth is EMPTY_AUTH:
-        return RunOptions.build(options, auth=AuthConfig.build())
+        return RunOptions.build(options, auth=AuthConfig.from_environment())
     return options
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -139,7 +139,7 @@ def network_options(checks: bool = True) -> Callable[[F], F]:
         options = [*_AUTH_OPTIONS, *_HTTP_OPTIONS, *(_CHECK_OPTIONS if checks else [])]
         for option in reversed(options):
             decorated = option(decorated)
-        return decorated
+        return cast(F, decorated)
 
     return decorate
 

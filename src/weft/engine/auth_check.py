@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from weft.engine.auth import SchemeUse, WorkflowBindings, sets_parameter, step_security
 from weft.engine.credentials import AuthConfig, env_name
 from weft.errors import UsageError, WeftError
-from weft.expressions import EvalContext
+from weft.expressions import ABSENT, EvalContext
 from weft.openapi.security import SchemeType, SecurityScheme, requirements, security_schemes
 
 if TYPE_CHECKING:
@@ -125,9 +125,19 @@ def check_credentials(
     calls) needs a scheme that no credential, step parameter or ``x-weft-auth`` binding
     meets. The run's own ``x-weft-auth`` is evaluated against ``inputs``; a called
     workflow's binding is taken as met (its inputs come later) and checked when its step runs."""
+    bindings = _BINDINGS
+    top_ctx = EvalContext(inputs=inputs) if inputs is not None else None
+    bound = bindings.of(plan.workflow)
+    present = (
+        None
+        if top_ctx is None
+        else tuple(k for k, expr in bound.items() if _has_value(expr.evaluate(top_ctx)))
+    )
+    key = (id(plan), id(config), present)
+    hit = _MET.get(key)
+    if hit is not None and hit[0] is plan and hit[1] is config:
+        return  # met before, with the same bindings given
     check_auth_keys(plan.loaded, config)
-    bindings = WorkflowBindings()
-    top_ctx = EvalContext(inputs=inputs or {})
     missing: dict[str, tuple[SchemeUse, list[str]]] = {}
     for depth, wf_plan in _plans(plan):
         for sp in wf_plan.steps:
@@ -156,6 +166,17 @@ def check_credentials(
                 missing.setdefault(use.key, (use, []))[1].append(label)
     if missing:
         raise MissingCredentialError(missing)
+    if len(_MET) > 256:
+        _MET.clear()
+    _MET[key] = (plan, config)
+
+
+_BINDINGS = WorkflowBindings()
+_MET: dict[tuple[int, int, tuple[str, ...] | None], tuple[WorkflowPlan, AuthConfig]] = {}
+
+
+def _has_value(value: Any) -> bool:
+    return value is not ABSENT and value is not None and value != "" and value is not False
 
 
 def _available(
@@ -164,7 +185,7 @@ def _available(
     wf_plan: WorkflowPlan,
     config: AuthConfig,
     bindings: WorkflowBindings,
-    top_ctx: EvalContext,
+    top_ctx: EvalContext | None,
     depth: int,
 ) -> bool:
     scheme = use.scheme
@@ -180,7 +201,7 @@ def _available(
     bound = bindings.of(workflow)
     if use.key not in bound and use.name not in bound:
         return False
-    if depth > 0:
+    if depth > 0 or top_ctx is None:
         return True  # the called workflow's inputs are not known yet
     return bindings.value(workflow, use, top_ctx) is not None
 

@@ -66,9 +66,20 @@ class AuthConfig:
             if auth is not None:
                 given = _pairs(auth) if not isinstance(auth, Mapping) else _mapping(auth, "auth")
         file = _mapping(file_values, file_name) if file_values is not None else {}
-        env = os.environ if environ is None else environ
-        captured = {k: v for k, v in env.items() if k.startswith(ENV_PREFIX) and v}
+        captured = _captured(os.environ if environ is None else environ)
         return cls(given, file, captured, tokens)
+
+    @classmethod
+    def from_environment(cls) -> AuthConfig:
+        """Only the ``WEFT_AUTH_*`` variables; the same value (and token cache) while they stay
+        the same, so runs of one process share their OAuth2 tokens."""
+        global _FROM_ENV
+        captured = _captured(os.environ)
+        held = _FROM_ENV
+        if held is not None and held.environ == captured:
+            return held
+        _FROM_ENV = cls(environ=captured)
+        return _FROM_ENV
 
     def lookup(self, source: str, scheme: str, *, env: bool = True) -> tuple[str, str] | None:
         """The credential for ``scheme`` of ``source`` and where it came from (``--auth``,
@@ -99,6 +110,12 @@ class AuthConfig:
 
 
 EMPTY_AUTH = AuthConfig()
+_FROM_ENV: AuthConfig | None = None
+
+
+def _captured(environ: Mapping[str, str]) -> dict[str, str]:
+    names = [k for k in environ if k.startswith(ENV_PREFIX)]
+    return {k: environ[k] for k in names if environ[k]}
 
 
 def _pairs(items: Iterable[str]) -> dict[str, str]:
