@@ -72,6 +72,7 @@ class StepExecutor:
     """Executes steps of a run's frames (see the module docstring)."""
 
     __slots__ = (
+        "_recorded",
         "_rng",
         "auth",
         "checker",
@@ -96,6 +97,7 @@ class StepExecutor:
         # a listener may say it does nothing with step_started events (the progress printer)
         self.started_events = on_event is not None and getattr(on_event, "wants_step_started", True)
         self._rng = random.Random(state.run_id)  # retry jitter, repeatable per run
+        self._recorded = False  # the run's start was made durable (``run_recorded`` sent)
         self.auth = RunAuth(state.options.auth, state.secrets, transport)
         checks = state.options.checks
         self.checker = ResponseChecker(checks) if checks.enabled else None
@@ -295,6 +297,12 @@ class StepExecutor:
         resend_safe = sp.idempotent or built.idempotency_key is not None
         if journal.active:
             summary = memo.summary(sp, built, state.secrets)
+            if not sp.idempotent and not self._recorded:
+                # the first request that may act: after it, the run can be resumed by its id
+                self._recorded = True
+                journal.ensure_started()
+                if self.on_event is not None:
+                    self.on_event(RunEvent("run_recorded", state.run_id, sp.workflow_id))
             if not resend_safe:
                 journal.write_ahead(sp, attempt_no, summary)
             elif not sp.idempotent:
