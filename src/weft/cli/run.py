@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from weft.cli.net_options import NetworkChoices, network_options
 from weft.cli.options import (
     STORE_HELP,
     parse_input_pairs,
@@ -74,6 +75,7 @@ def _resumable(result: RunResult) -> bool:
               help="Tries of a resend-safe request without an answer (1: no retry).")  # fmt: skip
 @click.option("--store", "store_path", metavar="PATH|URL", help=STORE_HELP)
 @click.option("--no-store", is_flag=True, help="Do not record the run.")
+@network_options()
 def run(
     document: str,
     workflow_id: str | None,
@@ -88,6 +90,7 @@ def run(
     retries: int,
     store_path: str | None,
     no_store: bool,
+    net: NetworkChoices,
 ) -> None:
     """Run a workflow of an Arazzo document."""
     from weft.api import ensure_runnable, load_document, run_async
@@ -105,13 +108,22 @@ def run(
         timeout=timeout,
         pace=pace,
         retry=retries,
+        auth=net.auth,
+        checks=net.checks,
     )
     inputs = read_inputs_file(inputs_path)
     plan = select_plan(loaded, workflow_id, strict=strict)
     inputs.update(parse_input_pairs(plan, input_pairs))
     if no_store:
         result = asyncio.run(
-            run_async(loaded, plan.workflow_id, inputs, options=options, on_event=ProgressPrinter())
+            run_async(
+                loaded,
+                plan.workflow_id,
+                inputs,
+                options=options,
+                on_event=ProgressPrinter(),
+                http=net.http,
+            )
         )
         emit_result(result, as_json, loaded)
         return
@@ -125,6 +137,7 @@ def run(
                     options=options,
                     on_event=ProgressPrinter(),
                     recorder=store,
+                    http=net.http,
                 )
             )
     emit_result(result, as_json, loaded)
@@ -139,6 +152,7 @@ def run(
 @click.option("--resend", is_flag=True, help="Send a request of unknown outcome again.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON result on stdout.")
 @click.option("--store", "store_path", metavar="PATH|URL", help=STORE_HELP)
+@network_options(checks=False)
 def resume(
     run_id: str,
     input_pairs: tuple[str, ...],
@@ -147,8 +161,10 @@ def resume(
     resend: bool,
     as_json: bool,
     store_path: str | None,
+    net: NetworkChoices,
 ) -> None:
-    """Continue a recorded run from its last checkpoint."""
+    """Continue a recorded run from its last checkpoint (credentials are given again: they are
+    never recorded)."""
     from weft.api import resume_async
     from weft.progress import ProgressPrinter
     from weft.store import store_scope
@@ -181,6 +197,8 @@ def resume(
                 resend=resend,
                 servers=parse_servers(server_pairs),
                 on_event=ProgressPrinter(),
+                auth=net.auth,
+                http=net.http,
             )
         )
     emit_result(result, as_json)
