@@ -13,7 +13,7 @@ from weft.errors import UsageError
 from weft.store import open_store
 from weft.store.commands import parse_duration
 
-from .conftest import start_run, step
+from .conftest import sql, start_run, step
 
 
 @pytest.fixture

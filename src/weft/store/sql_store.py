@@ -1,16 +1,18 @@
-"""The SQLite run store: a :class:`~weft.effects.RunRecorder` that survives crashes.
+"""The run store on a SQL database (SQLite or PostgreSQL): a :class:`~weft.store.RunStore` that
+survives crashes.
 
-The database runs in WAL mode: readers never block the writer, and several processes can share
-one file (each waits up to ``busy_timeout`` for the write lock). Two durability levels:
+Two durability levels, the same on both backends:
 
 ``strict``
-    ``synchronous=FULL``. Every recorder call is one transaction committed (and fsynced) before
-    the call returns: a crash, even a power loss, loses at most the call in progress.
+    Every recorder call is one transaction committed (SQLite ``synchronous=FULL``; PostgreSQL
+    ``synchronous_commit=on``) before the call returns: a crash, even a power loss, loses at
+    most the call in progress.
 
 ``normal`` (the default)
-    ``synchronous=NORMAL`` (a commit costs no fsync; a power loss may drop the last commits, a
-    process crash never does). What a crash may lose depends on whether the step can be sent
-    again safely:
+    A commit does not wait for the disk (SQLite ``synchronous=NORMAL``, PostgreSQL
+    ``synchronous_commit=off``: a power loss or a database server crash may drop the last
+    commits, a crash of the recording process never does). What a crash of the recording
+    process may lose depends on whether the step can be sent again safely:
 
     - **Unsafe steps** (a non-idempotent request without an idempotency key): the write-ahead
       (``request_sending`` with ``resend_safe=False``) and the attempt that answers it are each
@@ -31,18 +33,17 @@ one file (each waits up to ``busy_timeout`` for the write lock). Two durability 
       finishes.
 
 Records are serialised when the call is made (a ``Frozen`` record or state, which its producer
-never changes, only when it is written: most buffered ones are superseded first) and scrubbed of
-secrets when written. One
-connection per store, shared by all threads behind a lock: calls are a few statements or a few
-dictionary updates, and never wait on the network. Several processes each flush their own
-buffer.
+never changes, only when it is written: most buffered ones are superseded first; its ``Frozen``
+parts once while they live, see :mod:`weft.store.encoder`) and scrubbed of secrets when
+written. One connection per store, shared by all threads behind a lock: calls are a few
+statements or a few dictionary updates, and never wait on the network (PostgreSQL: one round
+trip per statement). Several processes each flush their own buffer.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import sqlite3
 import threading
 import time
 import weakref
@@ -53,7 +54,9 @@ from typing import Any, TypeVar
 from weft.effects import Frozen
 from weft.store import buffer as B
 from weft.store import errors as E
-from weft.store.codec import clean, dump, dump_mapping
+from weft.store.codec import dump_mapping, unpack_bytes
+from weft.store.database import Database
+from weft.store.encoder import Doc, Encoder
 from weft.store.store_queries import RunQueries
 
 T = TypeVar("T")
@@ -62,28 +65,27 @@ T = TypeVar("T")
 FLUSH_INTERVAL = 0.1
 
 
-class RunStore(RunQueries):
-    """Durable run records in one SQLite file. Use :func:`open_store` to get one.
+class SqlRunStore(RunQueries):
+    """Durable run records in one database. Use :func:`~weft.store.open_store` to get one.
 
-    ``flush_interval`` (``normal`` only; 0 commits every call like ``strict`` minus the fsync) and
-    ``monotonic`` (the time source of that interval; a given one also turns the background
+    ``flush_interval`` (``normal`` only; 0 commits every call like ``strict`` minus the sync)
+    and ``monotonic`` (the time source of that interval; a given one also turns the background
     flusher off, so tests decide when time passes) tune the buffering described above.
     """
 
     def __init__(
         self,
-        conn: sqlite3.Connection,
-        path: Path,
+        db: Database,
         durability: str,
-        busy_timeout: float,
         *,
         flush_interval: float = FLUSH_INTERVAL,
         monotonic: Callable[[], float] | None = None,
     ):
-        self._conn: sqlite3.Connection | None = conn
-        self.path = path
+        self._db: Database | None = db
+        self.backend = db.backend
+        self.location = db.location
+        self.path: Path | None = Path(db.location) if db.backend == "sqlite" else None
         self.durability = durability
-        self.busy_timeout = busy_timeout
         self.flush_interval = flush_interval
         self._lock = threading.Lock()
         self._coalescing = durability == "normal" and flush_interval > 0
@@ -91,9 +93,10 @@ class RunStore(RunQueries):
         self._background = self._coalescing and monotonic is None
         self._buffer: dict[str, B.RunRecords] = {}
         self._oldest: float | None = None  # when the oldest buffered record was made
-        self._known: set[str] = set()  # runs known to be in the file (or buffered to be)
+        self._runs: dict[str, B.RunInfo] = {}  # runs known to be in the store, being recorded
         self._unstarted: set[str] = set()  # runs whose start is buffered, not yet written
-        self._wrote_ahead: dict[str, tuple[str, int]] = {}  # stored write-ahead per run
+        self._encoder = Encoder()
+        self._documents: dict[tuple[str, str], int] = {}
         self._wake: threading.Condition | None = None
         self._exit_hook: Callable[[], None] | None = None
         if self._coalescing:
@@ -110,91 +113,119 @@ class RunStore(RunQueries):
 
     # -- plumbing -----------------------------------------------------------------------------
 
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise E.closed(self.path)
-        return self._conn
+    def _database(self) -> Database:
+        if self._db is None:
+            raise E.closed(self.location)
+        return self._db
 
-    def _transaction(self, action: str, body: Callable[[sqlite3.Connection], T] | None) -> T | None:
+    def _transaction(self, action: str, body: Callable[[B.Writer], T] | None) -> T | None:
         """One write transaction: every buffered record, then ``body``. Caller holds the lock."""
-        conn = self._connection()
+        db = self._database()
         buffered = self._buffer
+        writer = B.Writer(db, self._encoder, self._documents)
+        started: dict[str, B.RunInfo] = {}
+        gone: list[str] = []
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            gone = [run_id for run_id, recs in buffered.items() if not B.apply(conn, run_id, recs)]
-            value = body(conn) if body is not None else None
-            conn.execute("COMMIT")
+            db.begin_write()
+            for run_id, recs in buffered.items():
+                info = recs.info
+                if recs.start is not None:
+                    assert recs.state is not None, "a buffered start carries the run's state"
+                    info, _ = writer.start(run_id, recs.start, recs.state, recs.updated_at)
+                    started[run_id] = info
+                assert info is not None
+                if not writer.apply(run_id, info, recs):
+                    gone.append(run_id)
+            value = body(writer) if body is not None else None
+            db.commit()
         except BaseException as exc:
-            if conn.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error):
-                raise E.from_sqlite(exc, self.path, action, self.busy_timeout) from exc
+            db.rollback()
+            writer.rolled_back()
+            error = db.translate(exc, action)
+            if error is not None:
+                raise error from exc
             raise  # the buffer is kept: the next transaction writes it
+        writer.committed()
         self._unstarted.clear()
         for run_id, recs in buffered.items():
-            if recs.final is not None:
-                self._forget(run_id)
-            elif recs.pending is not None:
-                self._wrote_ahead[run_id] = (recs.pending.step_key, recs.pending.attempt)
+            info = started.get(run_id) or recs.info
+            if recs.final is not None or run_id in gone or info is None:
+                self._runs.pop(run_id, None)
+                continue
+            if run_id in started:
+                self._runs[run_id] = info
+            if recs.pending is not None:
+                info.wrote_ahead = (recs.pending.step_key, recs.pending.attempt)
             elif recs.clear_pending:
-                self._wrote_ahead.pop(run_id, None)
-        for run_id in gone:
-            self._forget(run_id)
+                info.wrote_ahead = None
         self._buffer = {}
         self._oldest = None
         return value
 
-    def _write(self, action: str, body: Callable[[sqlite3.Connection], T]) -> T:
+    def _write(self, action: str, body: Callable[[B.Writer], T]) -> T:
         with self._lock:
             return self._transaction(action, body)  # type: ignore[return-value]
 
-    def _read(self, action: str, body: Callable[[sqlite3.Connection], T]) -> T:
+    def _read(self, action: str, body: Callable[[Database], T]) -> T:
         with self._lock:
-            conn = self._connection()
+            db = self._database()
             if self._buffer:
                 # a read sees this process's own records; if they cannot be written now (disk
                 # full, locked), it sees what is durable and the next record reports the error
                 with contextlib.suppress(E.RunStoreError):
                     self._transaction("write buffered records", None)
             try:
-                conn.execute("BEGIN")  # one snapshot for the whole read
+                db.begin_read()  # one snapshot for the whole read
                 try:
-                    return body(conn)
+                    return body(db)
                 finally:
-                    conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if conn.in_transaction:
-                    with contextlib.suppress(sqlite3.Error):
-                        conn.execute("ROLLBACK")
-                raise E.from_sqlite(exc, self.path, action, self.busy_timeout) from exc
+                    if db.in_transaction:
+                        db.commit()
+            except BaseException as exc:
+                db.rollback()
+                error = db.translate(exc, action)
+                if error is not None:
+                    raise error from exc
+                raise
 
     def _forget(self, run_id: str) -> None:
-        self._known.discard(run_id)
-        self._wrote_ahead.pop(run_id, None)
+        self._runs.pop(run_id, None)
+
+    def _info(self, run_id: str, what: str) -> B.RunInfo:
+        """A run in the store (looked up once per run); under the lock. A run whose start is
+        buffered is written first (with everything buffered)."""
+        if run_id in self._unstarted:
+            self._transaction(f"record {what}", None)
+        info = self._runs.get(run_id)
+        if info is None:
+            db = self._database()
+            try:
+                row = db.execute(
+                    "SELECT id, pending_step_key, pending_attempt FROM runs WHERE run_id = ?",
+                    (run_id,),
+                ).fetchone()
+            except Exception as exc:
+                error = db.translate(exc, f"record {what}")
+                if error is None:
+                    raise
+                raise error from exc
+            if row is None:
+                raise E.unknown_run(self.location, run_id, what)
+            wrote_ahead = None if row[1] is None else (str(row[1]), int(row[2]))
+            info = self._runs[run_id] = B.RunInfo(int(row[0]), wrote_ahead)
+        return info
 
     def _records(self, run_id: str, what: str, now: float) -> B.RunRecords:
-        """The buffer of a run that is in the store (checked once per run); under the lock."""
+        """The buffer of a run that is in the store (or whose start is buffered)."""
         recs = self._buffer.get(run_id)
         if recs is None:
-            if run_id not in self._known:
-                conn = self._connection()
-                try:
-                    row = conn.execute(
-                        "SELECT pending_step_key, pending_attempt FROM runs WHERE run_id = ?",
-                        (run_id,),
-                    ).fetchone()
-                except sqlite3.Error as exc:
-                    action = f"record {what}"
-                    raise E.from_sqlite(exc, self.path, action, self.busy_timeout) from exc
-                if row is None:
-                    raise E.unknown_run(self.path, run_id, what)
-                self._known.add(run_id)
-                if row[0] is not None:
-                    self._wrote_ahead[run_id] = (row[0], int(row[1]))
-            recs = self._buffer[run_id] = B.RunRecords()
+            recs = self._buffer[run_id] = B.RunRecords(info=self._info(run_id, what))
         recs.updated_at = now
         return recs
+
+    def _wrote_ahead(self, run_id: str) -> tuple[str, int] | None:
+        info = self._runs.get(run_id)
+        return None if info is None else info.wrote_ahead
 
     def _buffered(self) -> None:
         """A record was buffered: start the clock, or write everything when it has run out."""
@@ -232,33 +263,33 @@ class RunStore(RunQueries):
     def close(self) -> None:
         """Write what is buffered and close the connection (idempotent).
 
-        The WAL is checkpointed by SQLite on last close. If the buffered records cannot be
-        written, the connection is closed anyway and the error raised.
+        If the buffered records cannot be written, the connection is closed anyway and the
+        error raised.
         """
         with self._lock:
-            if self._conn is None:
+            if self._db is None:
                 return
             try:
                 if self._buffer:
                     self._transaction("write buffered records", None)
             finally:
                 self._buffer = {}
-                self._conn.close()
-                self._conn = None
+                self._db.close()
+                self._db = None
                 if self._wake is not None:
                     self._wake.notify()
                 if self._exit_hook is not None:
                     atexit.unregister(self._exit_hook)
                     self._exit_hook = None
 
-    def __enter__(self) -> RunStore:
+    def __enter__(self) -> SqlRunStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
-        return f"RunStore({str(self.path)!r}, durability={self.durability!r})"
+        return f"SqlRunStore({self.location!r}, durability={self.durability!r})"
 
     # -- RunRecorder --------------------------------------------------------------------------
 
@@ -282,36 +313,34 @@ class RunStore(RunQueries):
         a recorded run's restart is committed at once.
         """
         now = time.time()
-        inputs_raw, state_raw = dump_mapping(inputs), dump_mapping(state)
         label_items = None if labels is None else [(str(k), str(v)) for k, v in labels.items()]
-        start = B.Start(document_uri, document_hash, workflow_id, inputs_raw, label_items, now)
+        start = B.Start(
+            document_uri, document_hash, workflow_id, dump_mapping(inputs), label_items, now
+        )
+        state_json = self._json(run_id, state, state=True)
         with self._lock:
-            if self._coalescing and run_id not in self._known and run_id not in self._buffer:
-                conn = self._connection()
+            if self._coalescing and run_id not in self._runs and run_id not in self._buffer:
+                db = self._database()
                 try:
-                    row = conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-                except sqlite3.Error as exc:
-                    action = "record the start of a run"
-                    raise E.from_sqlite(exc, self.path, action, self.busy_timeout) from exc
+                    row = db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+                except Exception as exc:
+                    error = db.translate(exc, "record the start of a run")
+                    if error is None:
+                        raise
+                    raise error from exc
                 if row is None:  # a new run: buffered
                     recs = self._buffer[run_id] = B.RunRecords(updated_at=now, start=start)
-                    recs.state = state_raw
-                    self._known.add(run_id)
+                    recs.state = state_json
                     self._unstarted.add(run_id)
-                    self._wrote_ahead.pop(run_id, None)
                     self._buffered()
                     return
-            state_json = clean(state_raw)
 
-            def body(conn: sqlite3.Connection) -> Any:
-                return B.write_start(conn, run_id, start, state_json, now)
+            def body(writer: B.Writer) -> B.RunInfo:
+                return writer.start(run_id, start, state_json, now)[0]
 
-            pending = self._transaction("record the start of a run", body)
-            self._known.add(run_id)
-            if pending is not None and pending[0] is not None:
-                self._wrote_ahead[run_id] = (pending[0], int(pending[1]))
-            else:
-                self._wrote_ahead.pop(run_id, None)
+            info = self._transaction("record the start of a run", body)
+            assert info is not None
+            self._runs[run_id] = info
 
     def ensure_started(self, run_id: str) -> None:
         """Make the run's start durable now if it is still buffered (with everything else
@@ -338,25 +367,31 @@ class RunStore(RunQueries):
 
         Committed before returning when the request is not resend-safe (or ``strict``).
         """
-        summary_raw, state_raw = dump_mapping(summary), dump_mapping(state)
+        pending = B.Pending(
+            step_key,
+            attempt,
+            self._encoder.encode(run_id, summary),
+            resend_safe,
+            self._encoder.encode(run_id, state),
+        )
         now = time.time()
         with self._lock:
             if self._coalescing and resend_safe:
                 recs = self._records(run_id, "a request", now)
-                recs.pending = B.Pending(step_key, attempt, summary_raw, True, state_raw)
+                recs.pending = pending
                 recs.clear_pending = False
                 self._buffered()
                 return
-            pending = B.Pending(step_key, attempt, summary_raw, resend_safe, state_raw)
+            info = self._info(run_id, "a request")
 
-            def body(conn: sqlite3.Connection) -> None:
-                recs = B.RunRecords(updated_at=now, pending=pending)
-                if not B.apply(conn, run_id, recs):
-                    raise E.unknown_run(self.path, run_id, "a request")
+            def body(writer: B.Writer) -> None:
+                recs = B.RunRecords(updated_at=now, pending=pending, info=info)
+                if not writer.apply(run_id, info, recs):
+                    raise E.unknown_run(self.location, run_id, "a request")
 
             self._transaction("record a request being sent", body)
-            self._known.add(run_id)
-            self._wrote_ahead[run_id] = (step_key, attempt)
+            info.wrote_ahead = (step_key, attempt)
+            self._runs[run_id] = info
 
     def attempt_finished(
         self,
@@ -372,64 +407,64 @@ class RunStore(RunQueries):
         Keeps the first and the last few attempts per step_key. Committed before returning when
         it answers a stored write-ahead (an unsafe request's, or ``strict``); else buffered.
         """
-        # a Frozen record or state is dumped only if it is written (when it is buffered, most
-        # are superseded first); anything else now, as the caller may change it afterwards
-        record_raw = _json(record)
-        state_raw = None if state is None else _json(state)
+        record_json = self._json(run_id, record)
+        state_json = None if state is None else self._json(run_id, state, state=True)
         now = time.time()
         with self._lock:
-            if self._coalescing and self._wrote_ahead.get(run_id) != (step_key, attempt):
+            if self._coalescing and self._wrote_ahead(run_id) != (step_key, attempt):
                 recs = self._records(run_id, "an attempt", now)
                 summary = None
-                if recs.pending is not None and (
-                    recs.pending.step_key,
-                    recs.pending.attempt,
-                ) == (step_key, attempt):
-                    summary = recs.pending.summary  # the write-ahead becomes part of the attempt
+                pending = recs.pending
+                if pending is not None and (pending.step_key, pending.attempt) == (
+                    step_key,
+                    attempt,
+                ):
+                    summary = pending.summary  # the write-ahead becomes part of the attempt
                     recs.pending = None
                     recs.clear_pending = True
-                recs.add_attempt(step_key, B.Attempt(attempt, summary, record_raw, now))
-                if state_raw is not None:
-                    recs.state = state_raw
+                recs.add_attempt(step_key, B.Attempt(attempt, summary, record_json, now))
+                if state_json is not None:
+                    recs.state = state_json
                 self._buffered()
                 return
+            info = self._info(run_id, "an attempt")
 
-            record_now = B.raw(record_raw)
-            state_now = None if state_raw is None else B.raw(state_raw)
-
-            def body(conn: sqlite3.Connection) -> bool:
-                row = conn.execute(
+            def body(writer: B.Writer) -> bool:
+                row = writer.db.execute(
                     "SELECT pending_step_key, pending_attempt, pending_summary FROM runs"
-                    " WHERE run_id = ?",
-                    (run_id,),
+                    f" WHERE id = ?{writer.db.for_update}",
+                    (info.pk,),
                 ).fetchone()
                 if row is None:
-                    raise E.unknown_run(self.path, run_id, "an attempt")
-                matched = row[0] == step_key and row[1] == attempt
-                summary = row[2].encode() if matched and row[2] is not None else None
-                recs = B.RunRecords(updated_at=now, state=state_now, clear_pending=matched)
-                recs.add_attempt(step_key, B.Attempt(attempt, summary, record_now, now))
-                B.apply(conn, run_id, recs)
+                    raise E.unknown_run(self.location, run_id, "an attempt")
+                matched = bool(row[0] == step_key and row[1] == attempt)
+                summary = Doc(unpack_bytes(row[2])) if matched and row[2] is not None else None
+                recs = B.RunRecords(
+                    updated_at=now, state=state_json, clear_pending=matched, info=info
+                )
+                recs.add_attempt(step_key, B.Attempt(attempt, summary, record_json, now))
+                writer.apply(run_id, info, recs)
                 return matched
 
             if self._transaction("record a finished attempt", body):
-                self._wrote_ahead.pop(run_id, None)
-            self._known.add(run_id)
+                info.wrote_ahead = None
+            self._runs[run_id] = info
 
     def checkpoint(self, run_id: str, *, state: Mapping[str, Any]) -> None:
         """Replace the run's state snapshot (buffered under ``normal``)."""
-        state_json = _json(state)
+        state_json = self._json(run_id, state, state=True)
         now = time.time()
         with self._lock:
             if self._coalescing:
                 self._records(run_id, "a checkpoint", now).state = state_json
                 self._buffered()
                 return
-            state_raw = B.raw(state_json)
+            info = self._info(run_id, "a checkpoint")
 
-            def body(conn: sqlite3.Connection) -> None:
-                if not B.apply(conn, run_id, B.RunRecords(updated_at=now, state=state_raw)):
-                    raise E.unknown_run(self.path, run_id, "a checkpoint")
+            def body(writer: B.Writer) -> None:
+                recs = B.RunRecords(updated_at=now, state=state_json, info=info)
+                if not writer.apply(run_id, info, recs):
+                    raise E.unknown_run(self.location, run_id, "a checkpoint")
 
             self._transaction("record a checkpoint", body)
 
@@ -445,9 +480,18 @@ class RunStore(RunQueries):
         """Record the run's final status and result (the ``weft run --json`` object).
 
         Committed under ``strict``; buffered under ``normal`` (a crash before it is written
-        leaves the run ``running`` at its last written state: resume finishes it)."""
+        leaves the run ``running`` at its last written state: resume finishes it). A run that
+        ended ``succeeded`` or ``failed`` keeps no state (it is never resumed)."""
         final = result if "outputs" in result else {**result, "outputs": dict(outputs)}
-        done = B.Final(status, None if error is None else dump_mapping(error), dump(final))
+        encode = self._encoder.encode
+        done = B.Final(
+            status,
+            None if error is None else encode(run_id, error),
+            encode(run_id, final),
+            _number(result.get("duration")),
+            _number((final.get("outputs") or {}).get("cost")),
+        )
+        self._encoder.forget(run_id)
         now = time.time()
         with self._lock:
             if self._coalescing:
@@ -455,39 +499,37 @@ class RunStore(RunQueries):
                 self._buffered()
                 self._forget(run_id)
                 return
-            row = (
-                status,
-                None if done.error is None else clean(done.error),
-                clean(done.result),
-                now,
-                run_id,
-            )
+            info = self._info(run_id, "the end of a run")
 
-            def body(conn: sqlite3.Connection) -> None:
-                cur = conn.execute(
-                    "UPDATE runs SET status = ?, error = ?, result = ?, updated_at = ?"
-                    " WHERE run_id = ?",
-                    row,
-                )
-                if cur.rowcount == 0:
-                    raise E.unknown_run(self.path, run_id, "the end of a run")
+            def body(writer: B.Writer) -> None:
+                recs = B.RunRecords(updated_at=now, final=done, info=info)
+                if not writer.apply(run_id, info, recs):
+                    raise E.unknown_run(self.location, run_id, "the end of a run")
 
             self._transaction("record the end of a run", body)
             self._forget(run_id)
 
+    def _json(self, run_id: str, value: Mapping[str, Any], *, state: bool = False) -> B.JSON:
+        """What a recorder call keeps of a mapping: a ``Frozen`` one as it is (serialised if
+        it is written), anything else serialised now (the caller may change it afterwards)."""
+        if type(value) is Frozen:
+            return value
+        return self._encoder.encode(run_id, value, state=state)
 
-def _json(value: Mapping[str, Any]) -> B.JSON:
-    """What a recorder call keeps of a mapping: a ``Frozen`` one as it is, else its JSON now."""
-    return value if type(value) is Frozen else dump_mapping(value)
+
+def _number(value: object) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
 
 
-def _flusher(ref: weakref.ReferenceType[RunStore], wake: threading.Condition) -> None:
+def _flusher(ref: weakref.ReferenceType[SqlRunStore], wake: threading.Condition) -> None:
     """The background flusher: writes buffered records once they are due, while nothing else
     records (a long request, an idle batch). Ends when its store is closed or collected."""
     with wake:
         while True:
             store = ref()
-            if store is None or store._conn is None:
+            if store is None or store._db is None:
                 return
             delay = store._due_in()
             if delay is not None and delay <= 0:
@@ -500,4 +542,4 @@ def _flusher(ref: weakref.ReferenceType[RunStore], wake: threading.Condition) ->
             wake.wait(1.0 if delay is None else delay)
 
 
-__all__ = ["FLUSH_INTERVAL", "RunStore"]
+__all__ = ["FLUSH_INTERVAL", "SqlRunStore"]
