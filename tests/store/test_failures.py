@@ -9,6 +9,7 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -235,3 +236,80 @@ def test_unwritable_directory_is_a_store_error(tmp_path: Path) -> None:
         open_store(blocker / "runs.sqlite3")
     assert info.value.kind == "io"
     assert info.value.hint
+
+
+# -- PostgreSQL ------------------------------------------------------------------------------
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])  # nothing listens once the socket is closed
+
+
+def test_an_unreachable_server_is_a_clear_error_without_the_password() -> None:
+    url = f"postgresql://weft:s3cret-pw@127.0.0.1:{_closed_port()}/runs?connect_timeout=5"
+    with pytest.raises(RunStoreError) as info:
+        open_store(url)
+    assert info.value.kind == "unreachable"
+    assert "s3cret-pw" not in str(info.value)
+    assert info.value.where == url.replace("s3cret-pw", "***")
+    assert info.value.hint and info.value.exit_code == 2
+
+
+def test_a_database_with_foreign_weft_named_tables_is_refused(postgres_server: Any) -> None:
+    import psycopg
+
+    from weft.testing.postgres import drop_database, fresh_database
+
+    url = fresh_database(postgres_server)
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE runs (id INTEGER PRIMARY KEY, owner TEXT)")
+            conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+        with pytest.raises(RunStoreError) as info:
+            open_store(url)
+        assert info.value.kind == "foreign"
+        assert "runs" in (info.value.why or "") and "invoices" not in (info.value.why or "")
+        with psycopg.connect(url, autocommit=True) as conn:  # untouched
+            conn.execute("DROP TABLE runs")
+        with open_store(url) as store:  # other applications' tables may share the database
+            assert store.list_runs() == []
+    finally:
+        drop_database(postgres_server, url)
+
+
+def test_a_database_from_a_newer_weft_is_refused(postgres_server: Any) -> None:
+    import psycopg
+
+    from weft.testing.postgres import drop_database, fresh_database
+
+    url = fresh_database(postgres_server)
+    try:
+        with open_store(url) as store:
+            run_id = start_run(store)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("UPDATE schema_version SET version = 99")
+        with pytest.raises(RunStoreError) as info:
+            open_store(url)
+        assert info.value.kind == "too_new" and "99" in (info.value.why or "")
+        with psycopg.connect(url, autocommit=True) as conn:
+            assert conn.execute("SELECT run_id FROM runs").fetchall() == [(run_id,)]
+    finally:
+        drop_database(postgres_server, url)
+
+
+def test_processes_migrating_one_new_database_at_once(postgres_server: Any) -> None:
+    from weft.testing.postgres import drop_database, fresh_database
+
+    url = fresh_database(postgres_server)
+    script = "import sys; from weft.store import open_store; open_store(sys.argv[1]).close()"
+    try:
+        procs = [subprocess.Popen([sys.executable, "-c", script, url]) for _ in range(4)]
+        assert [p.wait(timeout=120) for p in procs] == [0, 0, 0, 0]
+        with open_store(url) as store:
+            assert store.count_runs() == 0
+    finally:
+        drop_database(postgres_server, url)

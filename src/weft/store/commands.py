@@ -83,7 +83,7 @@ LIST_HEADER = ("RUN ID", "WORKFLOW", "STATUS", "STARTED", "DURATION", "COST", "L
 
 def list_rows(found: list[RunSummary]) -> list[tuple[str, ...]]:
     """The table ``weft runs list`` prints: a header row, then one row per run."""
-    rows = [LIST_HEADER]
+    rows: list[tuple[str, ...]] = [LIST_HEADER]
     for s in found:
         rows.append(
             (

@@ -78,7 +78,8 @@ class SqliteDatabase(Database):
     def reclaim(self) -> None:
         conn = self._conn()
         try:
-            conn.execute("PRAGMA incremental_vacuum").fetchall()
+            # executescript steps the pragma to its end (execute frees one page per step)
+            conn.executescript("PRAGMA incremental_vacuum;")
             # move the freed pages out of the WAL so the file itself shrinks now
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         except sqlite3.Error as exc:
