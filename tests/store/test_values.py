@@ -43,9 +43,9 @@ def test_a_large_part_is_serialised_and_stored_once(
     made: list[int] = []
     real_entry = encoder_module._Walk.entry
 
-    def counting_entry(self: Any, obj: Frozen) -> Any:
+    def counting_entry(self: Any, obj: Frozen, depth: int) -> Any:
         made.append(id(obj))
-        return real_entry(self, obj)
+        return real_entry(self, obj, depth)
 
     monkeypatch.setattr(encoder_module._Walk, "entry", counting_entry)
     run_id = start_run(store)
