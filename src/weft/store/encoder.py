@@ -220,9 +220,7 @@ class Encoder:
             # list(): the flusher thread may encode a record of this run meanwhile
             cache.entries = {k: e for k, e in list(cache.entries.items()) if e.gen >= keep}
             live = {v.digest for e in cache.entries.values() for v in e.values}
-            cache.by_content = {
-                k: v for k, v in list(cache.by_content.items()) if v.digest in live
-            }
+            cache.by_content = {k: v for k, v in list(cache.by_content.items()) if v.digest in live}
             cache.gen += 1
         return Doc(raw, tuple(walk.collected))
 
