@@ -18,19 +18,15 @@ Two durability levels, the same on both backends:
       (``request_sending`` with ``resend_safe=False``) and the attempt that answers it are each
       committed before the call returns, together with every record buffered before them. A
       crash never loses them, so resume never sends such a request again unknowingly.
-    - **Everything else** (a new run's ``run_started`` with its labels, checkpoints,
-      resend-safe write-aheads and attempts, ``run_finished``): buffered in memory per run —
-      the latest state wins, attempts are reduced to what the bounded history keeps — and
-      written in one transaction for all runs of this store when the oldest buffered record is
-      :data:`FLUSH_INTERVAL` (100 ms) old (checked at each record and by a background thread),
-      before any unsafe record, on :meth:`flush` (the engine calls it before it sleeps), on
-      :meth:`ensure_started` while the run's start is buffered (the engine calls it before a
-      non-idempotent request made resend-safe by an idempotency key, which may derive from the
-      run id), before a read, and on :meth:`close` (and at interpreter exit). A crash
-      (``kill -9``) therefore loses at most ~100 ms: a run that had sent only idempotent
-      requests may be missing; a recorded run resumes from an earlier state and sends those
-      idempotent (or idempotency-keyed) requests again; a run whose end was lost resumes and
-      finishes.
+    - **Everything else** (a new run's start, checkpoints, resend-safe write-aheads and
+      attempts, ``run_finished``): buffered in memory per run — the latest state wins,
+      attempts reduced to what the bounded history keeps — and written in one transaction for
+      all runs when the oldest is :data:`FLUSH_INTERVAL` (100 ms) old (checked at each record
+      and by a background thread), before any unsafe record, on :meth:`flush` (the engine
+      calls it before it sleeps), on :meth:`ensure_started` while the run's start is buffered,
+      before a read, and on :meth:`close` (and at exit). A ``kill -9`` loses at most ~100 ms:
+      a run that had sent only idempotent requests may be missing; a recorded one resumes from
+      an earlier state (docs/semantics.md, "Durability").
 
 Records are serialised when the call is made (a ``Frozen`` record or state, which its producer
 never changes, only when it is written: most buffered ones are superseded first; its ``Frozen``
@@ -46,7 +42,6 @@ import atexit
 import contextlib
 import threading
 import time
-import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -57,6 +52,7 @@ from weft.store import errors as E
 from weft.store.codec import dump_mapping, unpack_bytes
 from weft.store.database import Database
 from weft.store.encoder import Doc, Encoder
+from weft.store.flusher import close_at_exit, start_flusher
 from weft.store.store_queries import RunQueries
 
 T = TypeVar("T")
@@ -100,16 +96,7 @@ class SqlRunStore(RunQueries):
         self._wake: threading.Condition | None = None
         self._exit_hook: Callable[[], None] | None = None
         if self._coalescing:
-            ref = weakref.ref(self)
-
-            def at_exit() -> None:
-                store = ref()
-                if store is not None:
-                    with contextlib.suppress(Exception):
-                        store.close()
-
-            self._exit_hook = at_exit
-            atexit.register(at_exit)
+            self._exit_hook = close_at_exit(self)
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -239,14 +226,23 @@ class SqlRunStore(RunQueries):
 
     def _wake_flusher(self) -> None:
         if self._wake is None:
-            self._wake = threading.Condition(self._lock)
-            thread = threading.Thread(
-                target=_flusher, args=(weakref.ref(self), self._wake), daemon=True
-            )
-            thread.name = "weft-store-flush"
-            thread.start()
+            self._wake = start_flusher(self, self._lock)
         else:
             self._wake.notify()
+
+    def _flush_due(self) -> float | None:
+        """The background flusher's turn (under the lock): write the buffer if it is due;
+        seconds until the next check (``None``: nothing buffered). ``-1``: the store is closed."""
+        if self._db is None:
+            return -1.0
+        delay = self._due_in()
+        if delay is not None and delay <= 0:
+            try:
+                self._transaction("write buffered records", None)
+                delay = None
+            except Exception:  # kept in the buffer; the next record call reports the error
+                delay = self.flush_interval
+        return delay
 
     def _due_in(self) -> float | None:
         """Seconds until the buffer is due (≤ 0: due now), ``None`` when it is empty."""
@@ -521,25 +517,6 @@ def _number(value: object) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     return None
-
-
-def _flusher(ref: weakref.ReferenceType[SqlRunStore], wake: threading.Condition) -> None:
-    """The background flusher: writes buffered records once they are due, while nothing else
-    records (a long request, an idle batch). Ends when its store is closed or collected."""
-    with wake:
-        while True:
-            store = ref()
-            if store is None or store._db is None:
-                return
-            delay = store._due_in()
-            if delay is not None and delay <= 0:
-                try:
-                    store._transaction("write buffered records", None)
-                    delay = None
-                except Exception:  # kept in the buffer; the next record call reports the error
-                    delay = store.flush_interval
-            del store
-            wake.wait(1.0 if delay is None else delay)
 
 
 __all__ = ["FLUSH_INTERVAL", "SqlRunStore"]
