@@ -1,24 +1,33 @@
-"""The library entry points: ``weft.run``, ``weft.run_async`` and ``weft.resume_async``."""
+"""The library entry points: ``weft.run``, ``weft.run_async``, ``weft.resume`` and
+``weft.resume_async``.
+
+Options may be given as one :class:`~weft.engine.options.RunOptions` (``options=``) or as
+keywords (``servers=``, ``strict=``, ``max_steps=``, ``timeout=``, ``pace=``, ``retry=``), which
+are checked and folded into one ``RunOptions`` here, at the boundary.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from weft.effects import Clock, RunRecorder, Transport
-from weft.engine.pacing import Pace, parse_pace
-from weft.engine.result import RunResult
-from weft.engine.runner import EventCallback, Runner
-from weft.errors import UsageError
+from weft.engine.options import RetryPolicy, RunOptions
+from weft.engine.pacing import Pace
+from weft.engine.result import RunResult, RunStatus
+from weft.engine.runner import EventCallback, RunEffects, Runner
+from weft.errors import DocumentError, UsageError
 
 if TYPE_CHECKING:
     from weft.document import LoadedDocument
+    from weft.store import RunStore
 
 
 @asynccontextmanager
-async def _transport(transport: Transport | None) -> AsyncIterator[Transport]:
+async def transport_scope(transport: Transport | None) -> AsyncIterator[Transport]:
     """The caller's transport as it is, or a pooled aiohttp one closed afterwards."""
     if transport is not None:
         yield transport
@@ -32,24 +41,68 @@ async def _transport(transport: Transport | None) -> AsyncIterator[Transport]:
         await own.close()
 
 
-def _load(document: Any) -> LoadedDocument:
+def load_document(document: str | os.PathLike[str] | LoadedDocument) -> LoadedDocument:
+    """A loaded document: ``document`` itself when it is one, else loaded from its path/URL."""
     from weft.document import LoadedDocument, load
 
     if isinstance(document, LoadedDocument):
         return document
-    return load(str(document))
+    return load(os.fspath(document))
+
+
+class InvalidDocumentError(DocumentError):
+    """The document has errors that make a run impossible (the findings of ``weft validate``).
+    ``diagnostics`` holds them; the message lists them as ``weft validate`` prints them."""
+
+    def __init__(self, uri: str, diagnostics: list[Any]) -> None:
+        self.diagnostics = diagnostics
+        count = len(diagnostics)
+        lines = "\n".join(d.render() for d in diagnostics)
+        super().__init__(
+            f"the document has {count} error{'s' if count != 1 else ''} and cannot be run:\n"
+            + lines,
+            where=uri,
+            hint=f"fix them (`weft validate {uri}` shows them, `weft lint` suggests fixes)",
+        )
+
+
+_RUNNABLE: dict[tuple[int, bool], LoadedDocument] = {}
+
+
+def ensure_runnable(loaded: LoadedDocument, *, strict: bool = False) -> None:
+    """Refuse a document that ``weft validate`` finds errors in (checked once per loaded
+    document): :class:`InvalidDocumentError`, exit 2. Warnings do not stop a run."""
+    key = (id(loaded), strict)
+    if _RUNNABLE.get(key) is loaded:
+        return
+    from weft.document.validation import validate
+
+    errors = [d for d in validate(loaded) if d.severity == "error"]
+    if errors:
+        raise InvalidDocumentError(loaded.document.uri, errors)
+    if len(_RUNNABLE) > 64:
+        _RUNNABLE.clear()
+    _RUNNABLE[key] = loaded
+
+
+def new_run_id() -> str:
+    from weft.store.ids import new_run_id as make
+
+    return make()
 
 
 async def run_async(
-    document: Any,
+    document: str | os.PathLike[str] | LoadedDocument,
     workflow_id: str | None = None,
     inputs: Mapping[str, Any] | None = None,
     *,
+    options: RunOptions | None = None,
     servers: Mapping[str, str] | None = None,
-    strict: bool = False,
-    max_steps: int = 1000,
+    strict: bool | None = None,
+    max_steps: int | None = None,
     timeout: float | None = None,
     pace: Pace | str | float | list[float] | None = None,
+    retry: RetryPolicy | int | None = None,
     on_event: EventCallback | None = None,
     recorder: RunRecorder | None = None,
     transport: Transport | None = None,
@@ -59,33 +112,37 @@ async def run_async(
 ) -> RunResult:
     """Run a workflow of an Arazzo document (path, URL or a loaded document).
 
-    ``servers`` overrides a source's server URL by source name. ``pace`` sets loop pacing
-    (``"off"``, a number, a list of delays). ``recorder`` receives the durable record (e.g. a
+    ``servers`` overrides a source's server URL by source name; ``pace`` sets loop pacing
+    (``"off"``, a number, a list of delays); ``retry`` the automatic retries of resend-safe
+    requests that got no answer. ``recorder`` receives the durable record (e.g. a
     ``weft.store`` store); ``transport``/``clock`` default to aiohttp and the system clock.
     """
     from weft.effects.clock import SystemClock
 
-    loaded = _load(document)
-    async with _transport(transport) as sender:
+    run_options = RunOptions.build(
+        options,
+        servers=servers,
+        strict=strict,
+        max_steps=max_steps,
+        timeout=timeout,
+        pace=pace,
+        retry=retry,
+    )
+    loaded = load_document(document)
+    async with transport_scope(transport) as sender:
         runner = Runner(
             loaded,
-            transport=sender,
-            clock=clock or SystemClock(),
-            recorder=recorder,
-            servers=servers,
-            strict=strict,
-            max_steps=max_steps,
-            timeout=timeout,
-            pace=parse_pace(pace),
-            on_event=on_event,
-            run_id=run_id or _new_run_id(),
+            run_options,
+            RunEffects(sender, clock or SystemClock(), recorder),
+            run_id=run_id or new_run_id(),
             labels=labels,
+            on_event=on_event,
         )
         return await runner.run(workflow_id, inputs or {})
 
 
 def run(
-    document: Any,
+    document: str | os.PathLike[str] | LoadedDocument,
     workflow_id: str | None = None,
     inputs: Mapping[str, Any] | None = None,
     **options: Any,
@@ -97,32 +154,30 @@ def run(
 async def resume_async(
     run_id: str,
     *,
-    store: Any = None,
+    store: RunStore | str | os.PathLike[str] | None = None,
     inputs: Mapping[str, Any] | None = None,
     resend: bool = False,
     servers: Mapping[str, str] | None = None,
     on_event: EventCallback | None = None,
     transport: Transport | None = None,
     clock: Clock | None = None,
-    document: Any = None,
+    document: str | os.PathLike[str] | LoadedDocument | None = None,
 ) -> RunResult:
     """Continue a recorded run from its last checkpoint, as if it had never stopped.
 
     ``store`` is an open run store or a path (default: the per-user store). ``inputs``
     re-supplies secret inputs (they are never stored). A request whose outcome is unknown is
     sent again only when that is safe (idempotent method or idempotency key) or ``resend``.
+    A run that failed for a reason that may pass (no answer, a 5xx or 429 answer, its
+    timeout) is resumable too: it continues at the step that failed.
     """
     from weft.effects.clock import SystemClock
-    from weft.store import open_store
+    from weft.store import store_scope
 
-    own_store = None
-    if store is None or isinstance(store, str) or hasattr(store, "__fspath__"):
-        own_store = open_store(store)
-        store = own_store
-    try:
-        stored = store.require_run(run_id)
+    with store_scope(store) as opened:
+        stored = opened.require_run(run_id)
         state = dict(stored.state or {})
-        pending = getattr(stored, "pending", None)
+        pending = stored.pending
         if (
             pending is not None
             and pending.state
@@ -131,38 +186,48 @@ async def resume_async(
             state = dict(pending.state)
         if not state or "frames" not in state:
             raise UsageError(f"run {run_id} has no resumable state", hint="start it again")
-        if stored.status in ("succeeded", "failed"):
-            raise UsageError(
-                f"run {run_id} already {stored.status}",
-                hint="nothing to resume; `weft runs show` displays its result",
-            )
-        loaded = _load(document if document is not None else stored.document_uri)
+        refuse_finished(run_id, stored.status, stored.result)
+        loaded = load_document(document if document is not None else stored.document_uri)
         if stored.document_hash and loaded.document.content_hash != stored.document_hash:
             raise UsageError(
                 f"the document {stored.document_uri} changed since run {run_id} started",
                 why="resuming against a different document could repeat or skip steps",
                 hint="restore the original document, or start a new run",
             )
-        options = state.get("options", {})
-        async with _transport(transport) as sender:
+        options = RunOptions.from_snapshot(state.get("options"))
+        options = RunOptions.build(
+            options, servers={**options.servers, **(servers or {})}, resend=resend
+        )
+        async with transport_scope(transport) as sender:
             runner = Runner(
                 loaded,
-                transport=sender,
-                clock=clock or SystemClock(),
-                recorder=store,
-                servers={**options.get("servers", {}), **(servers or {})},
-                strict=bool(options.get("strict", False)),
-                max_steps=int(options.get("maxSteps", 1000)),
-                timeout=options.get("timeout"),
-                pace=parse_pace(options.get("pace")),
-                on_event=on_event,
+                options,
+                RunEffects(sender, clock or SystemClock(), opened),
                 run_id=run_id,
-                resend=resend,
+                on_event=on_event,
             )
-            return await runner.resume(state, dict(inputs or {}))
-    finally:
-        if own_store is not None:
-            own_store.close()
+            return await runner.resume(
+                state, dict(inputs or {}), after_failure=stored.status == RunStatus.FAILED
+            )
+
+
+def refuse_finished(run_id: str, status: str, result: Mapping[str, Any] | None) -> None:
+    """Raise when a recorded run has nothing left to resume: it succeeded, or it failed for a
+    reason that would only happen again (see :func:`weft.engine.resumable.resumable`)."""
+    from weft.engine.resumable import resumable
+
+    if status == RunStatus.SUCCEEDED:
+        raise UsageError(
+            f"run {run_id} already succeeded",
+            hint="nothing to resume; `weft runs show` displays its result",
+        )
+    if status == RunStatus.FAILED and not resumable(result):
+        raise UsageError(
+            f"run {run_id} already failed",
+            why="its failure would happen again (it is not a missing answer, a 5xx/429 answer "
+            "or its timeout)",
+            hint="nothing to resume; `weft runs show` displays why; start a new run",
+        )
 
 
 def resume(run_id: str, **options: Any) -> RunResult:
@@ -170,14 +235,15 @@ def resume(run_id: str, **options: Any) -> RunResult:
     return asyncio.run(resume_async(run_id, **options))
 
 
-def _new_run_id() -> str:
-    try:
-        from weft.store.ids import new_run_id
-    except ImportError:  # pragma: no cover - the store is part of every build
-        import uuid
-
-        return uuid.uuid4().hex
-    return new_run_id()
-
-
-__all__ = ["resume", "resume_async", "run", "run_async"]
+__all__ = [
+    "InvalidDocumentError",
+    "ensure_runnable",
+    "load_document",
+    "new_run_id",
+    "refuse_finished",
+    "resume",
+    "resume_async",
+    "run",
+    "run_async",
+    "transport_scope",
+]

@@ -82,6 +82,12 @@ class SecretSet:
     def __bool__(self) -> bool:
         return bool(self._values)
 
+    @property
+    def version(self) -> int:
+        """Grows whenever a secret is added (secrets are never removed): a masked copy made at
+        one version is still right while the version stays the same."""
+        return len(self._values)
+
     def add(self, value: Any) -> None:
         if not isinstance(value, str) or not value:
             if isinstance(value, int | float) and not isinstance(value, bool):

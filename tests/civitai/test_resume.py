@@ -24,7 +24,7 @@ from weft.civitai.commands import civitai
 from weft.civitai.simulator import SimulatorConfig, start_simulator_thread
 from weft.civitai.simulator.blobs import Signer
 from weft.civitai.simulator.server import SimulatorThread
-from weft.engine.commands import resume as weft_resume
+from weft.cli.run import resume as weft_resume
 from weft.errors import UsageError
 
 TOKEN = "sim_tok_3f9c2d7e41b8a6055e1d"

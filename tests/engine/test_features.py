@@ -28,6 +28,11 @@ paths:
     post:
       operationId: createOrder
       requestBody: {content: {application/json: {schema: {type: object}}}}
+  /jobs:
+    post:
+      operationId: submitJob
+      x-weft-idempotency: externalId  # the description names the body's idempotency key
+      requestBody: {content: {application/json: {schema: {type: object}}}}
   /form:
     post:
       operationId: submitForm
@@ -126,7 +131,7 @@ def _app() -> tuple[web.Application, list[Any], Counter[str]]:
         return web.json_response({"name": name, "n": hits[name]})
 
     app.router.add_get("/items/{id}", item)
-    for p in ("/orders", "/form", "/upload"):
+    for p in ("/orders", "/jobs", "/form", "/upload"):
         app.router.add_post(p, echo)
     app.router.add_post("/xml", xml)
     app.router.add_get("/styles/{ids}/{label}/{matrix}", styles)
@@ -355,7 +360,7 @@ workflows:
         parameters: [{name: Idempotency-Key, in: header, value: k-9}]
         requestBody: {payload: {qty: 2}}
       - stepId: external
-        operationId: createOrder
+        operationId: submitJob
         requestBody: {payload: {externalId: e-1}}
       - stepId: get
         operationId: getItem

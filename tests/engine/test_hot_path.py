@@ -13,14 +13,16 @@ from weft.api import run_async
 from weft.document import load
 from weft.effects import HttpRequest, NullRecorder
 from weft.effects.clock import ManualClock
+from weft.engine.memo import RunMemo
+from weft.engine.options import RunOptions
 from weft.engine.pacing import parse_pace
 from weft.engine.plan import StepPlan
-from weft.engine.progress import FLUSH_INTERVAL, ProgressPrinter
 from weft.engine.requests import BuiltRequest, build_request
 from weft.engine.result import RunEvent
-from weft.engine.runner import Runner, select_plan
+from weft.engine.runner import RunEffects, Runner, select_plan
 from weft.engine.state import Frame, frame_to_dict
 from weft.expressions.context import EvalContext
+from weft.progress import FLUSH_INTERVAL, ProgressPrinter
 from weft.secrets import SecretSet, placeholder
 from weft.store.codec import dump
 from weft.testing.seed_server import SeedServerConfig, seed_server
@@ -30,9 +32,10 @@ TOKEN = "tok-hot-path-5521"
 INPUTS = {"apiKey": TOKEN, "modelVersionId": 42, "engine": "sdxl", "prompt": "a heron"}
 
 
-def _runner() -> tuple[Runner, StepPlan]:
+def _runner(options: RunOptions | None = None) -> tuple[Runner, StepPlan]:
     loaded = load(str(shared_path(*SEED)))
-    runner = Runner(loaded, transport=None, clock=ManualClock(), recorder=NullRecorder())  # type: ignore[arg-type]
+    effects = RunEffects(transport=None, clock=ManualClock(), recorder=NullRecorder())  # type: ignore[arg-type]
+    runner = Runner(loaded, options or RunOptions(), effects, run_id="r-hot-path")
     plan = select_plan(loaded, None)
     return runner, plan.steps[2]
 
@@ -73,41 +76,46 @@ async def test_every_poll_record_carries_its_request_with_secrets_masked() -> No
 
 def test_a_reused_request_summary_follows_new_secrets() -> None:
     runner, sp = _runner()
+    memo, secrets = RunMemo(), runner.state.secrets
     url = "http://127.0.0.1:1/v2/consumer/workflows/wf-secret-42"
-    first = runner._summary(sp, _built(url, "Bearer abc"))
+    first = memo.summary(sp, _built(url, "Bearer abc"), secrets)
     assert first["url"] == url and first["headers"] == [
         ["Authorization", "***"],
         ["X-Trace", "t-123456"],
     ]
-    assert runner._summary(sp, _built(url, "Bearer abc")) == first  # the same request again
-    runner.secrets.add("wf-secret-42")  # a secret learnt since: the next summary masks it
-    again = runner._summary(sp, _built(url, "Bearer abc"))
+    assert memo.summary(sp, _built(url, "Bearer abc"), secrets) == first  # the same again
+    secrets.add("wf-secret-42")  # a secret learnt since: the next summary masks it
+    again = memo.summary(sp, _built(url, "Bearer abc"), secrets)
     assert again["url"] == "http://127.0.0.1:1/v2/consumer/workflows/***"
-    other = runner._summary(sp, _built(url + "?page=2", "Bearer abc"))
+    other = memo.summary(sp, _built(url + "?page=2", "Bearer abc"), secrets)
     assert other["url"].endswith("/***?page=2")
-    runner.secrets.add("t-123456")
-    assert runner._summary(sp, _built(url, "Bearer abc"))["headers"][1] == ["X-Trace", "***"]
+    secrets.add("t-123456")
+    assert memo.summary(sp, _built(url, "Bearer abc"), secrets)["headers"][1] == [
+        "X-Trace",
+        "***",
+    ]
 
 
-def test_snapshot_options_follow_the_runner() -> None:
-    runner, _ = _runner()
-    runner.servers = {"civitaiSiteApi": "http://127.0.0.1:1"}
-    runner.pace = parse_pace("off")
-    first = runner.snapshot()["options"]
+def test_snapshot_options_are_the_runs_options() -> None:
+    servers = {"civitaiSiteApi": "http://127.0.0.1:1"}
+    options = RunOptions.build(servers=servers, pace="off")
+    runner, _ = _runner(options)
+    first = runner.state.snapshot()["options"]
     assert first == {
         "servers": {"civitaiSiteApi": "http://127.0.0.1:1"},
         "strict": False,
         "maxSteps": 1000,
         "timeout": None,
         "pace": "off",
+        "retry": {"attempts": 5, "base": 1.0, "cap": 30.0},
     }
-    runner.servers["civitaiOrchestrationApi"] = "http://127.0.0.1:2"  # edited in place
-    runner.max_steps = 5
-    runner.pace = parse_pace("1,2")
-    second = runner.snapshot()["options"]
-    assert second["servers"] == runner.servers and second["maxSteps"] == 5
-    assert second["pace"] == "1,2"
-    assert first["servers"] == {"civitaiSiteApi": "http://127.0.0.1:1"}  # not changed afterwards
+    servers["civitaiOrchestrationApi"] = "http://127.0.0.1:2"  # the caller's dict, edited
+    assert runner.state.snapshot()["options"]["servers"] == {"civitaiSiteApi": "http://127.0.0.1:1"}
+    assert RunOptions.from_snapshot(first) == options  # what resume reads back
+    other = RunOptions.build(options, max_steps=5, pace=parse_pace("1,2"))
+    second = _runner(other)[0].state.snapshot()["options"]
+    assert second["maxSteps"] == 5 and second["pace"] == "1,2"
+    assert first["maxSteps"] == 1000  # not changed afterwards
 
 
 def test_snapshot_masks_nested_outputs_with_their_names() -> None:

@@ -17,9 +17,9 @@ from typing import IO, Any, Protocol
 import click
 import orjson
 
-from weft.batch.progress import progress_display
 from weft.batch.results import BatchResult, RowResult
 from weft.batch.runner import DEFAULT_CONCURRENCY, PrepareInputs, run_batch
+from weft.progress import batch_display
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
@@ -119,7 +119,7 @@ def run_batch_command(
     err = stderr or sys.stderr
     total = len(read_rows(Path(inputs_path)))  # usage errors before anything starts
     out_path = Path(out) if out is not None else default_results_path(inputs_path)
-    display = progress_display(total, stream=err)
+    display = batch_display(total, stream=err)
     finished: dict[int, RowResult] = {}
     results_file = ResultsFile(out_path)
 
@@ -223,16 +223,16 @@ def batch(
     Each row holds the workflow's inputs by name; -i supplies defaults. Running the same command
     again skips rows already finished and resumes unfinished ones (through the run store).
     """
+    from weft.cli.options import parse_input_pairs, parse_servers
     from weft.document import load
-    from weft.engine.commands import _cli_inputs, _servers
     from weft.engine.pacing import parse_pace
     from weft.engine.runner import select_plan
     from weft.store import open_store
 
     loaded = load(document)
     plan = select_plan(loaded, workflow_id, strict=strict)
-    defaults = _cli_inputs(plan, input_pairs)
-    servers = _servers(server_pairs)
+    defaults = parse_input_pairs(plan, input_pairs)
+    servers = parse_servers(server_pairs, loaded.sources)
     pace_value = parse_pace(pace)
     prepare = None
     if run_id_input:

@@ -221,7 +221,7 @@ class _Batch:
             return self._failed(row, run_id, f"{type(exc).__name__}: {exc}", secrets)
         finally:
             self.progress.in_flight -= 1
-        error = None
+        error: dict[str, Any] | None = None
         if not result.ok:
             error = result.error.to_dict() if result.error else {"reason": result.status}
             if result.message and result.message != error.get("reason"):
@@ -339,7 +339,7 @@ async def run_batch(
     the per-user store). ``on_row_done`` is called as each row finishes, ``on_progress`` on
     every change. Cancelling the call cancels the runs in flight; their records stay resumable.
     """
-    from weft.api import _load
+    from weft.api import load_document
     from weft.effects.clock import SystemClock
     from weft.engine.pacing import parse_pace
     from weft.engine.runner import select_plan
@@ -348,7 +348,7 @@ async def run_batch(
         raise UsageError("concurrency must be at least 1", hint="--concurrency 32")
     if rate is not None and rate <= 0:
         raise UsageError("rate must be positive", hint="--rate 10 (requests per second)")
-    loaded = _load(document)
+    loaded = load_document(document)
     plan = select_plan(loaded, workflow_id, strict=strict)
     batch_rows, identity = _rows_and_identity(rows)
     key = batch_key or batch_key_for(loaded.document.content_hash, plan.workflow_id, identity)

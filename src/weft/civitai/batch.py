@@ -26,7 +26,7 @@ from weft.civitai.generate import (
     workflow_inputs,
 )
 from weft.civitai.resume import result_from_stored
-from weft.engine.result import RunError, RunResult
+from weft.engine.result import RunResult
 from weft.errors import WeftError
 
 
@@ -102,11 +102,9 @@ async def generate_batch(
                 # the recorded result has the steps' status codes that explain a failure
                 result = result_from_stored(stored.to_result())
             else:
-                error = row.error or {}
-                result = RunResult(
-                    run_id=str(row.run_id), workflow_id=WORKFLOW_ID, status=row.status,
-                    outputs=dict(row.outputs or {}), steps=[],
-                    error=RunError(error.get("step"), str(error.get("reason"))),
+                result = RunResult.from_dict(
+                    {"runId": row.run_id, "workflowId": WORKFLOW_ID, "status": row.status,
+                     "outputs": row.outputs, "error": row.error}
                 )  # fmt: skip
             try:
                 done.outcome = await finish(result, req, api_base=base, token=token, http=http)

@@ -90,9 +90,9 @@ def _batch(
     """``--batch``: the same progress display, results file and Ctrl-C handling as
     ``weft batch``, plus each row's images saved as the row finishes."""
     from weft.batch.commands import EXIT_INTERRUPTED, ResultsFile, default_results_path
-    from weft.batch.progress import progress_display
     from weft.batch.rows import read_rows
     from weft.civitai.batch import BatchRowOutcome, generate_batch
+    from weft.progress import batch_display
 
     try:
         total = len(read_rows(rows))  # a bad inputs file fails before anything starts
@@ -102,7 +102,7 @@ def _batch(
     results_path = default_results_path(rows)
     results = ResultsFile(results_path)
     finished: dict[int, BatchRowOutcome] = {}
-    display = progress_display(total)
+    display = batch_display(total)
 
     def row_done(done: BatchRowOutcome) -> None:
         finished[done.row] = done

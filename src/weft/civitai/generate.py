@@ -128,9 +128,9 @@ async def generate(
     per-user store, ``WEFT_STORE``); the run is recorded there with the labels
     ``weft civitai resume`` needs, and its id is announced through ``notice`` before it starts.
     """
-    from weft.api import _new_run_id, run_async
+    from weft.api import new_run_id, run_async
 
-    run_id = _new_run_id()
+    run_id = new_run_id()
     async with AsyncExitStack() as stack:
         token, base, simulated = await open_deployment(
             stack, req.token, req.api_base, simulator_config, notice

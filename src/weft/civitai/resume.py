@@ -19,7 +19,7 @@ from weft.civitai.generate import (
     ProgressReporter,
     finish,
 )
-from weft.engine.result import RunError, RunResult, StepResult
+from weft.engine.result import RunResult
 from weft.errors import UsageError
 
 
@@ -83,15 +83,4 @@ async def resume(
 
 def result_from_stored(data: dict[str, Any]) -> RunResult:
     """A :class:`RunResult` from its recorded ``to_dict()`` shape."""
-    error = data.get("error")
-    return RunResult(
-        run_id=str(data.get("runId")),
-        workflow_id=str(data.get("workflowId")),
-        status=str(data.get("status")),
-        outputs=dict(data.get("outputs") or {}),
-        steps=[StepResult.from_dict(s) for s in data.get("steps") or [] if "workflowId" in s],
-        error=RunError(error.get("step"), str(error.get("reason")), error.get("workflowId"))
-        if isinstance(error, dict)
-        else None,
-        message=data.get("message"),
-    )
+    return RunResult.from_dict(data)

@@ -38,6 +38,23 @@ def first_failure_action(
     return None
 
 
+def exhausted_retry(
+    actions: list[ActionPlan],
+    ctx: EvalContext,
+    retries: MutableMapping[str, int],
+    step_id: str,
+) -> tuple[ActionPlan, int] | None:
+    """The first ``retry`` action whose criteria match but whose limit is used up, with how
+    many retries it made (why a step that could be retried was not)."""
+    for action in actions:
+        if action.type != "retry" or not criteria_match(action.criteria, ctx):
+            continue
+        used = retries.get(_retry_key(step_id, action), 0)
+        if used >= action.retry_limit:
+            return action, used
+    return None
+
+
 def _retry_key(step_id: str, action: ActionPlan) -> str:
     return f"{step_id}#{action.name}"
 
@@ -56,4 +73,10 @@ def reset_retries(retries: MutableMapping[str, int], step_id: str) -> None:
         del retries[key]
 
 
-__all__ = ["count_retry", "first_failure_action", "first_success_action", "reset_retries"]
+__all__ = [
+    "count_retry",
+    "exhausted_retry",
+    "first_failure_action",
+    "first_success_action",
+    "reset_retries",
+]

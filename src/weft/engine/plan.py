@@ -25,6 +25,7 @@ from weft.expressions import (
     compile_value,
     parse_expression,
 )
+from weft.expressions.pointer import resolve_pointer
 from weft.openapi.bodies import is_json, media_type
 from weft.openapi.serialize import (
     compile_path,
@@ -148,6 +149,14 @@ class WorkflowPlan:
     validator: Any = None  # jsonschema validator or None
     defaults: dict[str, Any] = field(default_factory=dict)
     fast_check: Any = None  # fastcheck.FastCheck for a simple inputs schema, or None
+    inputs_schema: Any = None  # the inputs schema with a top-level local $ref resolved
+
+    def input_schema(self, name: str) -> Any:
+        """The schema of input ``name`` (a local ``$ref`` resolved), or None."""
+        schema = self.inputs_schema
+        props = schema.get("properties") if isinstance(schema, Mapping) else None
+        sub = props.get(name) if isinstance(props, Mapping) else None
+        return local_ref(self.loaded.document.raw, sub)
 
     @property
     def workflow_id(self) -> str:
@@ -238,14 +247,15 @@ class _Compiler:
             self.step(wf.steps[i], i, wf_params, wf_success, wf_failure, wf.workflow_id)
             for i in execution_order(wf.steps)  # the array order unless steps use dependsOn
         ]
-        secret_inputs = password_inputs(wf.inputs)
+        inputs_schema = local_ref(self.doc.raw, wf.inputs)
+        secret_inputs = password_inputs(inputs_schema)
         for s in [*wf.steps]:
             for p in [*wf_params, *(self.parameter(x) for x in s.parameters)]:
                 if p.in_ in ("header", "cookie", None) and is_sensitive_header(p.name):
                     secret_inputs |= inputs_referenced(p.value)
                 if p.in_ == "cookie":
                     secret_inputs |= inputs_referenced(p.value)
-        validator, defaults, fast_check = _input_validator(self.doc, wf)
+        validator, defaults, fast_check = _input_validator(self.doc, wf, inputs_schema)
         return WorkflowPlan(
             loaded=self.loaded,
             workflow=wf,
@@ -257,6 +267,7 @@ class _Compiler:
             validator=validator,
             defaults=defaults,
             fast_check=fast_check,
+            inputs_schema=inputs_schema,
         )
 
     def step(
@@ -297,7 +308,10 @@ class _Compiler:
         pace = None
         if "x-weft-pace" in s.extensions:
             pace = parse_pace(s.extensions["x-weft-pace"], where=f"{s.loc} x-weft-pace")
+        # the body field that is an idempotency key: named by the step, else by the operation
         idem = s.extensions.get("x-weft-idempotency")
+        if idem is None and operation is not None:
+            idem = operation.raw.get("x-weft-idempotency")
         timeout = s.timeout / 1000.0 if s.timeout else None
         return StepPlan(
             step=s,
@@ -437,7 +451,9 @@ def _unwrap_templates(value: Any) -> Any:
     return value
 
 
-def _input_validator(doc: m.ArazzoDocument, wf: m.Workflow) -> tuple[Any, dict[str, Any], Any]:
+def _input_validator(
+    doc: m.ArazzoDocument, wf: m.Workflow, resolved: Any
+) -> tuple[Any, dict[str, Any], Any]:
     schema = wf.inputs
     if schema is None or schema is True:
         return None, {}, None
@@ -451,18 +467,11 @@ def _input_validator(doc: m.ArazzoDocument, wf: m.Workflow) -> tuple[Any, dict[s
         base, Resource.from_contents(raw, default_specification=DRAFT202012)
     )
     pointer = f"{wf.pointer}/inputs" if wf.pointer else None
-    if pointer and _resolves(raw, pointer):
+    if pointer and resolve_pointer(raw, pointer) not in (ABSENT, None):
         root: Any = {"$ref": f"{base}#{pointer}"}
     else:
         root = schema
     validator = Draft202012Validator(root, registry=registry)
-    resolved = schema
-    if isinstance(schema, dict) and "$ref" in schema and isinstance(schema["$ref"], str):
-        ref = schema["$ref"]
-        if ref.startswith("#/"):
-            target = _pointer_get(raw, ref[1:])
-            if isinstance(target, dict):
-                resolved = target
     defaults: dict[str, Any] = {}
     if isinstance(resolved, dict) and isinstance(resolved.get("properties"), dict):
         for name, sub in resolved["properties"].items():
@@ -473,21 +482,15 @@ def _input_validator(doc: m.ArazzoDocument, wf: m.Workflow) -> tuple[Any, dict[s
     return validator, defaults, compile_fast_check(resolved)
 
 
-def _pointer_get(raw: Any, pointer: str) -> Any:
-    node = raw
-    for token in pointer.lstrip("/").split("/"):
-        token = token.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict) and token in node:
-            node = node[token]
-        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
-            node = node[int(token)]
-        else:
-            return None
-    return node
-
-
-def _resolves(raw: Any, pointer: str) -> bool:
-    return _pointer_get(raw, pointer) is not None
+def local_ref(raw: Any, schema: Any) -> Any:
+    """``schema``, or what its local ``$ref`` (``#/…`` inside the Arazzo document ``raw``)
+    points at; None for a reference that points nowhere."""
+    if isinstance(schema, Mapping) and isinstance(schema.get("$ref"), str):
+        ref = schema["$ref"]
+        if ref.startswith("#"):
+            target = resolve_pointer(raw, ref[1:])
+            return None if target is ABSENT else target
+    return schema
 
 
 __all__ = [
@@ -498,5 +501,6 @@ __all__ = [
     "ParamPlan",
     "StepPlan",
     "WorkflowPlan",
+    "local_ref",
     "plan_for",
 ]

@@ -165,11 +165,10 @@ def _build(
             headers.append(("Content-Type", content_type))
             header_view["content-type"] = content_type
     idem = header_view.get("idempotency-key")
-    if idem is None and isinstance(payload, Mapping):
-        name = plan.idempotency_field or ("externalId" if "externalId" in payload else None)
-        if name is not None:
-            v = payload.get(name)
-            idem = str(v) if v not in (None, ABSENT, "") else None
+    name = plan.idempotency_field
+    if idem is None and name is not None and isinstance(payload, Mapping):
+        v = payload.get(name)
+        idem = str(v) if v not in (None, ABSENT, "") else None
     return BuiltRequest(
         HttpRequest(op.method, url, headers, body_bytes, plan.follow_redirects),
         header_view,

@@ -42,37 +42,20 @@ def exchange_context(
     return ctx
 
 
-def judge(criteria: list[Any], ctx: EvalContext) -> tuple[bool, str | None]:
-    """All criteria must pass. Without criteria: success iff the status code is 2xx."""
+def failed_criterion(criteria: list[Any], ctx: EvalContext) -> tuple[int, Any, str | None] | None:
+    """The first success criterion that does not pass, as ``(index, criterion, explanation)``;
+    ``None`` when all pass. Without criteria a step succeeds iff the status code is 2xx
+    (otherwise ``(-1, None, None)``)."""
     if not criteria:
         code = ctx.status_code
         if isinstance(code, int) and 200 <= code < 300:
-            return True, None
-        return False, f"status {code} is not 2xx (the step has no successCriteria)"
-    for c in criteria:
+            return None
+        return (-1, None, None)
+    for index, c in enumerate(criteria):
         res = c.evaluate(ctx)
         if not res.passed:
-            why = res.reason or "a success criterion did not pass"
-            body, code = ctx.response_body, ctx.status_code
-            if isinstance(code, int) and code >= 400:
-                # say what the server said: problem details (RFC 9457), {"error": …} or text
-                said: list[str] = []
-                if isinstance(body, dict):
-                    said += [f"{k} {body[k]!r}" for k in ("title", "detail", "error")
-                             if isinstance(body.get(k), str)]  # fmt: skip
-                    errors = body.get("errors")
-                    if isinstance(errors, dict) and errors:
-                        said.append("errors: " + "; ".join(
-                            f"{k}: {v[0] if isinstance(v, list) and v else v}"
-                            for k, v in errors.items()
-                        ))  # fmt: skip
-                elif isinstance(body, str) and body.strip():
-                    said.append(repr(body.strip()))
-                if said:
-                    text = ", ".join(said).replace("\n", " ")
-                    why += f" (response: {text[:500]}{'…' if len(text) > 500 else ''})"
-            return False, why
-    return True, None
+            return (index, c, res.reason or "a success criterion did not pass")
+    return None
 
 
 def criterion_passes(criterion: Any, ctx: EvalContext) -> bool:
@@ -122,5 +105,5 @@ __all__ = [
     "evaluate_outputs",
     "exchange_context",
     "explain_absent",
-    "judge",
+    "failed_criterion",
 ]

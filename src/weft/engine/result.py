@@ -6,9 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-SUCCEEDED = "succeeded"
-FAILED = "failed"
-OUTCOME_UNKNOWN = "outcome_unknown"
+from weft.engine.failure import Failure, RunStatus, StepStatus
+from weft.engine.failure_text import outcome_unknown_advice
+
+SUCCEEDED = RunStatus.SUCCEEDED
+FAILED = RunStatus.FAILED
+OUTCOME_UNKNOWN = RunStatus.OUTCOME_UNKNOWN
 
 MAX_CODES = 50  # status codes kept per step (the most recent)
 
@@ -19,7 +22,7 @@ class StepResult:
 
     step_id: str
     workflow_id: str
-    status: str = "pending"  # pending | succeeded | failed
+    status: StepStatus = StepStatus.PENDING
     attempts: int = 0
     # the most recent MAX_CODES (a list, trimmed by add_code: a deque(maxlen) costs ~600 bytes)
     status_codes: list[int | None] = field(default_factory=list)
@@ -27,7 +30,11 @@ class StepResult:
     last_duration: float = 0.0
     outputs: dict[str, Any] = field(default_factory=dict)  # secrets masked
     output_errors: dict[str, str] = field(default_factory=dict)
-    reason: str | None = None
+    failure: Failure | None = None  # why its last execution failed
+
+    @property
+    def reason(self) -> str | None:
+        return self.failure.reason if self.failure is not None else None
 
     def add_code(self, code: int | None) -> None:
         codes = self.status_codes
@@ -48,37 +55,32 @@ class StepResult:
         }
         if self.output_errors:
             d["outputErrors"] = self.output_errors
-        if self.reason:
-            d["reason"] = self.reason
+        if self.failure is not None:
+            d["failure"] = self.failure.to_dict()
+            d["reason"] = d["failure"]["reason"]
         return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> StepResult:
+        failure = d.get("failure")
+        if not isinstance(failure, Mapping) and isinstance(d.get("reason"), str):
+            failure = {"reason": d["reason"], "step": d["stepId"]}  # recorded before Failure
+        try:
+            status = StepStatus(d.get("status", "pending"))
+        except ValueError:
+            status = StepStatus.PENDING
         return cls(
             step_id=d["stepId"],
             workflow_id=d["workflowId"],
-            status=d.get("status", "pending"),
+            status=status,
             attempts=int(d.get("attempts", 0)),
             status_codes=list(d.get("statusCodes", []))[-MAX_CODES:],
             duration=float(d.get("duration", 0.0)),
             last_duration=float(d.get("lastDuration", 0.0)),
             outputs=dict(d.get("outputs", {})),
             output_errors=dict(d.get("outputErrors", {})),
-            reason=d.get("reason"),
+            failure=Failure.from_dict(failure) if isinstance(failure, Mapping) else None,
         )
-
-
-@dataclass(slots=True)
-class RunError:
-    step: str | None
-    reason: str
-    workflow_id: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"step": self.step, "reason": self.reason}
-        if self.workflow_id:
-            d["workflowId"] = self.workflow_id
-        return d
 
 
 @dataclass(slots=True)
@@ -87,18 +89,54 @@ class RunResult:
 
     run_id: str
     workflow_id: str
-    status: str  # succeeded | failed | outcome_unknown
+    status: RunStatus
     outputs: dict[str, Any]
     steps: list[StepResult]
-    error: RunError | None = None
+    error: Failure | None = None
     output_errors: dict[str, str] = field(default_factory=dict)
     duration: float = 0.0
     executions: int = 0
-    message: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.status == SUCCEEDED
+
+    @property
+    def failure(self) -> Failure | None:
+        """Why the run did not succeed (``error``), as data."""
+        return self.error
+
+    @property
+    def message(self) -> str | None:
+        """Advice for the user beyond the failure line (a request of unknown outcome)."""
+        error = self.error
+        if error is not None and error.kind == "outcome_unknown":
+            return outcome_unknown_advice(error)
+        return None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunResult:
+        """The result of a recorded :meth:`to_dict`."""
+        error = data.get("error")
+        try:
+            status = RunStatus(str(data.get("status")))
+        except ValueError:
+            status = RunStatus.FAILED
+        return cls(
+            run_id=str(data.get("runId")),
+            workflow_id=str(data.get("workflowId")),
+            status=status,
+            outputs=dict(data.get("outputs") or {}),
+            steps=[
+                StepResult.from_dict(s)
+                for s in data.get("steps") or []
+                if isinstance(s, Mapping) and "workflowId" in s and "stepId" in s
+            ],
+            error=Failure.from_dict(error) if isinstance(error, Mapping) else None,
+            output_errors=dict(data.get("outputErrors") or {}),
+            duration=float(data.get("duration") or 0.0),
+            executions=int(data.get("executions") or 0),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -113,8 +151,9 @@ class RunResult:
         }
         if self.output_errors:
             d["outputErrors"] = self.output_errors
-        if self.message:
-            d["message"] = self.message
+        message = self.message
+        if message:
+            d["message"] = message
         return d
 
 
@@ -135,19 +174,24 @@ class RunEvent:
     success: bool | None = None
     elapsed: float = 0.0  # seconds the attempt took
     outputs: Mapping[str, Any] | None = None
-    reason: str | None = None
+    failure: Failure | None = None  # step_finished without success: why
     delay: float | None = None
-    status: str | None = None  # run status (run_finished)
+    status: RunStatus | None = None  # run status (run_finished)
     depth: int = 0  # nesting level of the workflow (0 = the run's workflow)
     result: RunResult | None = None  # run_finished only
+
+    @property
+    def reason(self) -> str | None:
+        return self.failure.reason if self.failure is not None else None
 
 
 __all__ = [
     "FAILED",
     "OUTCOME_UNKNOWN",
     "SUCCEEDED",
-    "RunError",
     "RunEvent",
     "RunResult",
+    "RunStatus",
     "StepResult",
+    "StepStatus",
 ]

@@ -1,29 +1,33 @@
-"""The entry points of one run: start, resume, drive the top frame and finish the result.
+"""One run, composed of named parts passed to each other explicitly:
 
-One :class:`Runner` executes one run. Effects come in through the protocols of
-``weft.effects``; progress goes out through ``on_event`` and the recorder. The parts:
-``runbase`` (state, bounds, snapshots), ``attempt`` (one step execution), ``flow`` (the step
-loop, actions, nested workflows and dependencies).
+- :class:`~weft.engine.run_state.RunState`: what the run knows (options, frames, counters,
+  secrets) and its resumable snapshot;
+- :class:`~weft.engine.journal.Journal`: what is recorded, and when;
+- :class:`~weft.engine.step.StepExecutor`: one step execution (wait, request, criteria, outputs);
+- :class:`~weft.engine.flow.FlowLoop`: the step loop, actions, nested workflows, dependencies.
+
+:class:`Runner` wires them and holds the entry points: :meth:`Runner.run` starts a run,
+:meth:`Runner.resume` continues a recorded one. Effects come in as
+:class:`~weft.engine.runner.RunEffects` (HTTP, clock, recorder).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from weft.engine.flow import FlowRunner
+from weft.effects import Clock, RunRecorder, Transport
+from weft.engine.actions import reset_retries
+from weft.engine.failure import Failure, FailureKind, RunStatus
+from weft.engine.flow import FlowLoop, Outcome
+from weft.engine.journal import Journal
+from weft.engine.options import RunOptions
 from weft.engine.plan import WorkflowPlan, plan_for
-from weft.engine.result import (
-    FAILED,
-    OUTCOME_UNKNOWN,
-    SUCCEEDED,
-    RunError,
-    RunEvent,
-    RunResult,
-    StepResult,
-)
-from weft.engine.runbase import BoundHit, EventCallback, Outcome
+from weft.engine.result import RunEvent, RunResult, StepResult
+from weft.engine.run_state import BoundHit, RunState
 from weft.engine.state import SNAPSHOT_VERSION, Frame, frame_from_dict
+from weft.engine.step import EventCallback, StepExecutor
 from weft.engine.validation import prepare_inputs
 from weft.errors import DocumentError, UsageError
 
@@ -31,47 +35,75 @@ if TYPE_CHECKING:
     from weft.document import LoadedDocument
 
 
-class Runner(FlowRunner):
+@dataclass(frozen=True, slots=True)
+class RunEffects:
+    """The effects a run is handed: HTTP, time, and (optionally) a recorder."""
+
+    transport: Transport
+    clock: Clock
+    recorder: RunRecorder | None = None
+
+
+class Runner:
     """One run of a workflow: :meth:`run` starts it, :meth:`resume` continues a recorded one."""
+
+    def __init__(
+        self,
+        loaded: LoadedDocument,
+        options: RunOptions,
+        effects: RunEffects,
+        *,
+        run_id: str,
+        labels: Mapping[str, str] | None = None,
+        on_event: EventCallback | None = None,
+    ) -> None:
+        self.loaded = loaded
+        self.options = options
+        self.on_event = on_event
+        self.state = RunState(loaded, options, effects.clock, run_id, labels)
+        self.journal = Journal(effects.recorder, self.state)
+        self.steps = StepExecutor(self.state, self.journal, effects.transport, on_event)
+        self.flow = FlowLoop(self.state, self.journal, self.steps)
+
+    @property
+    def run_id(self) -> str:
+        return self.state.run_id
 
     # -- entry points -------------------------------------------------------------------------
     def plan(self, workflow_id: str | None) -> WorkflowPlan:
-        return select_plan(self.loaded, workflow_id, strict=self.strict)
+        return select_plan(self.loaded, workflow_id, strict=self.options.strict)
 
     async def run(self, workflow_id: str | None, inputs: Mapping[str, Any]) -> RunResult:
+        state = self.state
         plan = self.plan(workflow_id)
         prepared = prepare_inputs(plan, inputs, where=f"workflow {plan.workflow_id!r} inputs")
-        self._learn_secrets(plan, prepared)
+        state.learn_secrets(plan, prepared)
         top = Frame(plan=plan, inputs=prepared, ref="")
-        self.workflow_id = plan.workflow_id
-        self.stack = [top]
-        self.started = self.clock.monotonic()
-        if self.timeout is not None:
-            self.deadline = self.started + self.timeout
-        if self.recording:
-            doc = self.loaded.document
-            self.recorder.run_started(
-                self.run_id,
-                document_uri=doc.uri,
-                document_hash=doc.content_hash,
-                workflow_id=plan.workflow_id,
-                inputs=self.secrets.mask(
-                    {k: ("***" if k in plan.secret_inputs else v) for k, v in prepared.items()}
-                ),
-                state=self.snapshot(),
-                labels=self.labels,
-            )
-        self._emit(RunEvent("run_started", self.run_id, plan.workflow_id))
+        state.workflow_id = plan.workflow_id
+        state.stack = [top]
+        state.start_clock()
+        self.journal.run_started(plan, prepared)
+        self._emit(RunEvent("run_started", state.run_id, plan.workflow_id))
         return await self._drive(top)
 
-    async def resume(self, state: Mapping[str, Any], supplied: Mapping[str, Any]) -> RunResult:
-        if state.get("v") != SNAPSHOT_VERSION:
+    async def resume(
+        self,
+        snapshot: Mapping[str, Any],
+        supplied: Mapping[str, Any],
+        *,
+        after_failure: bool = False,
+    ) -> RunResult:
+        """Continue from a recorded snapshot; ``supplied`` re-supplies secret inputs.
+        ``after_failure``: the run had failed (resumably): the failed step starts afresh, its
+        retry counters reset."""
+        state = self.state
+        if snapshot.get("v") != SNAPSHOT_VERSION:
             raise UsageError(
-                "the recorded run state has an unknown format", why=str(state.get("v"))
+                "the recorded run state has an unknown format", why=str(snapshot.get("v"))
             )
-        self.run_id = state["runId"]
-        self._seq = int(state.get("seq", 0))
-        frames_d = list(state.get("frames", []))
+        state.run_id = str(snapshot["runId"])
+        state.seq = int(snapshot.get("seq", 0))
+        frames_d = list(snapshot.get("frames", []))
         if not frames_d:
             raise UsageError("the recorded run state has no workflow position")
         top_plan = self.plan(frames_d[0]["workflowId"])
@@ -79,107 +111,107 @@ class Runner(FlowRunner):
         for d in frames_d[1:]:
             parent = frames[-1]
             loaded, wf = parent.plan.loaded.resolve_workflow(d["ref"])
-            frames.append(frame_from_dict(plan_for(loaded, wf, strict=self.strict), d, supplied))
+            child_plan = plan_for(loaded, wf, strict=self.options.strict)
+            frames.append(frame_from_dict(child_plan, d, supplied))
         for f in frames:
-            self._learn_secrets(f.plan, f.inputs)
+            state.learn_secrets(f.plan, f.inputs)
             for out in f.step_outputs.values():
                 for v in _strings(out):
-                    if v in self.secret_by_value.values():
-                        self.secrets.add(v)
-        self.workflow_id = top_plan.workflow_id
-        self.workflows = dict(state.get("workflows", {}))
-        self.executions = int(state.get("executions", 0))
-        self.elapsed_before = float(state.get("elapsed", 0.0))
-        for d in state.get("steps", []):
+                    if v in state.secret_by_value.values():
+                        state.secrets.add(v)
+        state.workflow_id = top_plan.workflow_id
+        state.workflows = dict(snapshot.get("workflows", {}))
+        state.executions = int(snapshot.get("executions", 0))
+        state.elapsed_before = float(snapshot.get("elapsed", 0.0))
+        for d in snapshot.get("steps", []):
             sr = StepResult.from_dict(d)
-            self.step_results[(sr.workflow_id, sr.step_id)] = sr
-        self.started = self.clock.monotonic()
-        if self.timeout is not None:
-            self.deadline = self.started + self.timeout - self.elapsed_before
-        self.stack = [frames[0]]
-        self.restored = frames[1:]
-        in_flight = state.get("inFlight")
-        if in_flight and not in_flight.get("resendSafe") and not self.resend:
+            state.step_results[(sr.workflow_id, sr.step_id)] = sr
+        state.start_clock()
+        state.stack = [frames[0]]
+        state.restored = frames[1:]
+        if after_failure:
+            for frame in frames:
+                if frame.index < len(frame.plan.steps):
+                    reset_retries(frame.retries, frame.plan.steps[frame.index].step_id)
+                frame.delay = 0.0
+        in_flight = snapshot.get("inFlight")
+        if in_flight and not in_flight.get("resendSafe") and not self.options.resend:
             return self._finish_unknown(frames[0], in_flight)
         if in_flight:
             frames[-1].delay = 0.0  # sending again what was in flight is no loop: no pacing
-        self._emit(RunEvent("run_started", self.run_id, self.workflow_id))
+        self._emit(RunEvent("run_started", state.run_id, state.workflow_id))
         return await self._drive(frames[0])
 
     # -- the loop -----------------------------------------------------------------------------
     async def _drive(self, top: Frame) -> RunResult:
+        state = self.state
         try:
-            outcome = await self._exec_frame(top)
+            outcome = await self.flow.run_frame(top)
         except BoundHit as hit:
-            outcome = Outcome(FAILED, RunError(hit.step, hit.reason, self.workflow_id))
-        outputs, output_errors = self._workflow_outputs(top)
-        status, error = outcome.status, outcome.error
-        if status == SUCCEEDED and output_errors:
-            status = FAILED
-            names = ", ".join(output_errors)
+            outcome = Outcome(RunStatus.FAILED, hit.failure.at(None, state.workflow_id))
+        outputs, output_errors = state.workflow_outputs(top)
+        status, failure = outcome.status, outcome.failure
+        if status == RunStatus.SUCCEEDED and output_errors:
+            status = RunStatus.FAILED
+            failure = Failure(FailureKind.OUTPUT_MISSING, outputs=tuple(output_errors))
             if outcome.ended_by:
                 step_id, action = outcome.ended_by
-                shown = self.secrets.mask(top.step_outputs.get(step_id, {}))
-                reason = (
-                    f"ended by action {action!r} of step {step_id!r} (outputs {shown}) "
-                    f"before workflow outputs {names} could be computed"
+                shown = state.secrets.mask(top.step_outputs.get(step_id, {}))
+                failure = replace(
+                    failure,
+                    step_id=step_id,
+                    workflow_id=state.workflow_id,
+                    detail=f"ended by action {action!r} of step {step_id!r} (outputs {shown})",
                 )
-                error = RunError(step_id, reason, self.workflow_id)
-            else:
-                error = RunError(None, f"workflow outputs {names} could not be computed")
-        return self._finish(top, status, outputs, output_errors, error)
+        return self._finish(top, status, outputs, output_errors, failure)
 
     def _finish(
         self,
         top: Frame,
-        status: str,
+        status: RunStatus,
         outputs: dict[str, Any],
         output_errors: dict[str, str],
-        error: RunError | None,
-        message: str | None = None,
+        failure: Failure | None,
     ) -> RunResult:
+        state = self.state
+        if failure is not None and state.secrets:
+            failure = failure.masked(state.secrets)
+        if status == RunStatus.FAILED and state.failed_stack:
+            state.stack = state.failed_stack  # recorded where the failing step is (resume)
+            self.journal.checkpoint()
         result = RunResult(
-            run_id=self.run_id,
+            run_id=state.run_id,
             workflow_id=top.plan.workflow_id,
             status=status,
-            outputs=self.secrets.mask(outputs),
-            steps=list(self.step_results.values()),
-            error=error,
+            outputs=state.secrets.mask(outputs),
+            steps=list(state.step_results.values()),
+            error=failure,
             output_errors=output_errors,
-            duration=self.elapsed_before + (self.clock.monotonic() - self.started),
-            executions=self.executions,
-            message=message,
+            duration=state.elapsed(),
+            executions=state.executions,
         )
-        if error is not None:
-            error.reason = self.secrets.mask_str(error.reason)
-        if self.recording:
-            self._settle()
-            self.recorder.run_finished(
-                self.run_id,
-                status=status,
-                outputs=result.outputs,
-                error=error.to_dict() if error else None,
-                result=result.to_dict(),
-            )
+        self.journal.run_finished(result)
         self._emit(
             RunEvent(
-                "run_finished", self.run_id, top.plan.workflow_id, status=status, result=result
+                "run_finished", state.run_id, top.plan.workflow_id, status=status, result=result
             )
         )
         return result
 
     def _finish_unknown(self, top: Frame, in_flight: Mapping[str, Any]) -> RunResult:
         req = in_flight.get("request") or {}
-        what = f"{req.get('method', '?')} {req.get('url', '?')}"
-        step = in_flight.get("stepId")
-        message = (
-            f"step {step!r} sent {what} and weft stopped before recording the response, so it "
-            "is unknown whether the server acted on it; the request is not idempotent and has "
-            "no idempotency key. Check on the server whether it took effect; to send it again "
-            "anyway, run `weft resume RUN_ID --resend`."
+        failure = Failure(
+            FailureKind.OUTCOME_UNKNOWN,
+            step_id=in_flight.get("stepId"),
+            workflow_id=in_flight.get("workflowId"),
+            method=str(req.get("method", "?")),
+            url=str(req.get("url", "?")),
         )
-        error = RunError(step, "outcome unknown: " + what, in_flight.get("workflowId"))
-        return self._finish(top, OUTCOME_UNKNOWN, {}, {}, error, message)
+        return self._finish(top, RunStatus.OUTCOME_UNKNOWN, {}, {}, failure)
+
+    def _emit(self, event: RunEvent) -> None:
+        if self.on_event is not None:
+            self.on_event(event)
 
 
 def select_plan(
@@ -214,4 +246,4 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
-__all__ = ["EventCallback", "Runner", "select_plan"]
+__all__ = ["EventCallback", "RunEffects", "Runner", "select_plan"]

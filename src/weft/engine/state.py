@@ -92,7 +92,7 @@ def _mask_inputs(frame: Frame, secrets: SecretSet, secret_inputs: Mapping[str, s
 
 def _secrets_version(secrets: SecretSet, secret_inputs: Mapping[str, str]) -> int:
     # both only ever grow: their sizes tell whether a masked copy may be stale
-    return len(getattr(secrets, "_values", ())) * 1_000_003 + len(secret_inputs)
+    return secrets.version * 1_000_003 + len(secret_inputs)
 
 
 def frame_to_dict(frame: Frame, secrets: SecretSet, secret_inputs: Mapping[str, str]) -> dict:

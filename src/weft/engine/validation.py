@@ -43,7 +43,7 @@ def convert_cli_value(plan: WorkflowPlan, name: str, text: str) -> Any:
     """A ``-i name=value`` string converted to the type the inputs schema declares."""
     import orjson
 
-    schema = _property_schema(plan, name)
+    schema = plan.input_schema(name)
     types = schema.get("type") if isinstance(schema, Mapping) else None
     if isinstance(types, str):
         types = [types]
@@ -81,32 +81,6 @@ def convert_cli_value(plan: WorkflowPlan, name: str, text: str) -> Any:
         f"input {name!r}: {text!r} is not a valid {' or '.join(types)}",
         hint=f"give {name} a value of type {' or '.join(types)}",
     )
-
-
-def _property_schema(plan: WorkflowPlan, name: str) -> Any:
-    schema = plan.workflow.inputs
-    raw = plan.loaded.document.raw
-    if isinstance(schema, Mapping) and isinstance(schema.get("$ref"), str):
-        from weft.engine.plan import _pointer_get
-
-        ref = schema["$ref"]
-        if ref.startswith("#/"):
-            schema = _pointer_get(raw, ref[1:])
-    if not isinstance(schema, Mapping):
-        return None
-    props = schema.get("properties")
-    if not isinstance(props, Mapping):
-        return None
-    sub = props.get(name)
-    if (
-        isinstance(sub, Mapping)
-        and isinstance(sub.get("$ref"), str)
-        and sub["$ref"].startswith("#/")
-    ):
-        from weft.engine.plan import _pointer_get
-
-        sub = _pointer_get(raw, sub["$ref"][1:])
-    return sub
 
 
 __all__ = ["convert_cli_value", "prepare_inputs"]

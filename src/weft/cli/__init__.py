@@ -20,8 +20,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module:attribute, one-line help shown in `weft --help`)
     "validate": ("weft.document.commands:validate", "Check an Arazzo document and its sources."),
     "lint": ("weft.document.commands:lint", "Report defects in an Arazzo document, with fixes."),
-    "run": ("weft.engine.commands:run", "Run a workflow of an Arazzo document."),
-    "resume": ("weft.engine.commands:resume", "Continue a recorded run that stopped."),
+    "run": ("weft.cli.run:run", "Run a workflow of an Arazzo document."),
+    "resume": ("weft.cli.run:resume", "Continue a recorded run that stopped."),
     "batch": ("weft.batch.commands:batch", "Run a workflow once per row of an inputs file."),
     "runs": ("weft.store.commands:runs", "List, show and prune recorded runs."),
     "civitai": ("weft.civitai.commands:civitai", "Generate images on Civitai (or its simulator)."),

@@ -1,0 +1,165 @@
+"""Command-line values every command reads the same way: ``--server NAME=URL``, ``-i name=value``,
+``--inputs FILE`` (JSON or YAML), and JSON output.
+
+Every bad value is one :class:`~weft.errors.UsageError` (exit 2): a file too large or endless
+(``/dev/zero``), nested too deep, with a recursive YAML alias, or with a number no JSON reader
+could keep, never a traceback or a hang.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from weft.errors import UsageError
+
+if TYPE_CHECKING:
+    from weft.engine.plan import WorkflowPlan
+
+MAX_INPUTS_BYTES = 64 * 1024 * 1024  # an inputs file larger than this is refused
+MAX_DEPTH = 200  # nesting of an input value
+_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1  # what a 64-bit JSON reader (and the store) keeps
+
+
+def parse_servers(values: Iterable[str], known: Iterable[str] | None = None) -> dict[str, str]:
+    """``--server NAME=URL`` values. With ``known`` (the document's source names), a name that
+    is not one of them is an error listing them."""
+    names = list(known) if known is not None else None
+    servers: dict[str, str] = {}
+    for item in values:
+        name, sep, url = item.partition("=")
+        name, url = name.strip(), url.strip()
+        if not sep or not name or not url:
+            raise UsageError(f"--server {item!r} is not NAME=URL", hint="--server api=http://...")
+        if names is not None and name not in names:
+            listed = ", ".join(names) or "(the document has no source descriptions)"
+            raise UsageError(
+                f"--server {name!r}: the document has no source description named {name!r}",
+                why=f"its sources are: {listed}",
+                hint="`weft describe DOC` lists each source and the server URL it would use",
+            )
+        servers[name] = url
+    return servers
+
+
+def read_inputs_file(path: str | None) -> dict[str, Any]:
+    """The input values of a JSON or YAML file (an object of name: value)."""
+    if path is None:
+        return {}
+    data = read_values_file(path, what="inputs file")
+    if not isinstance(data, dict):
+        raise UsageError(
+            f"inputs file {path} must hold an object of input values",
+            why=f"it holds a {type(data).__name__}",
+            hint='write {"name": value, ...} (JSON) or name: value lines (YAML)',
+        )
+    return data
+
+
+def read_values_file(path: str, *, what: str) -> Any:
+    """A JSON or YAML value from a file, bounded in size and nesting."""
+    try:
+        with Path(path).open("rb") as f:
+            text = f.read(MAX_INPUTS_BYTES + 1)
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {path}", why=exc.strerror or str(exc)) from exc
+    if len(text) > MAX_INPUTS_BYTES:
+        raise UsageError(
+            f"{what} {path} is larger than {MAX_INPUTS_BYTES // (1024 * 1024)} MiB",
+            why="it may not be a file of values (a device, an endless stream)",
+            hint=f"pass a JSON or YAML file of values as the {what}",
+        )
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError as json_error:
+        data = _yaml(text, path, what, json_error)
+    check_value(data, f"{what} {path}")
+    return data
+
+
+def _yaml(text: bytes, path: str, what: str, json_error: Exception) -> Any:
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(text, Loader=loader)
+    except yaml.YAMLError as exc:
+        looks_json = text.lstrip()[:1] in (b"{", b"[")
+        why = str(json_error) if looks_json else str(exc)
+        raise UsageError(f"{what} {path} is not JSON or YAML", why=why.splitlines()[0]) from exc
+    except (RecursionError, MemoryError, ValueError) as exc:
+        raise UsageError(f"{what} {path} cannot be read", why=type(exc).__name__) from exc
+
+
+def check_value(value: Any, where: str) -> None:
+    """Refuse a value nested deeper than :data:`MAX_DEPTH`, holding itself (a recursive YAML
+    alias), or with an integer beyond 64 bits: walked without recursion."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    seen: set[int] = set()
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, int) and not isinstance(item, bool):
+            if not _INT_MIN <= item <= _INT_MAX:
+                raise UsageError(
+                    f"{where}: the number {str(item)[:20]}… is too large",
+                    why="numbers are kept as 64-bit integers",
+                    hint="pass it as a string if it is an identifier",
+                )
+            continue
+        if not isinstance(item, dict | list):
+            continue
+        if depth >= MAX_DEPTH:
+            raise UsageError(
+                f"{where}: values are nested more than {MAX_DEPTH} levels deep",
+                hint="flatten the value",
+            )
+        if id(item) in seen:
+            raise UsageError(
+                f"{where}: a value contains itself (a recursive YAML alias)",
+                hint="write the value out instead of referring to an enclosing anchor",
+            )
+        seen.add(id(item))
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children)
+
+
+def parse_input_pairs(plan: WorkflowPlan | None, pairs: Iterable[str]) -> dict[str, Any]:
+    """``-i name=value`` values, each converted to the type the workflow's inputs schema says."""
+    from weft.engine.validation import convert_cli_value
+
+    values: dict[str, Any] = {}
+    for item in pairs:
+        name, sep, text = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"-i {item!r} is not name=value", hint="-i prompt='a red fox'")
+        value = convert_cli_value(plan, name, text) if plan is not None else text
+        check_value(value, f"-i {name}")
+        values[name] = value
+    return values
+
+
+def write_json(value: Mapping[str, Any] | list[Any]) -> None:
+    """One JSON document on stdout."""
+    sys.stdout.write(orjson.dumps(value, default=_json_default).decode() + "\n")
+    sys.stdout.flush()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+__all__ = [
+    "MAX_INPUTS_BYTES",
+    "check_value",
+    "parse_input_pairs",
+    "parse_servers",
+    "read_inputs_file",
+    "read_values_file",
+    "write_json",
+]

@@ -1,0 +1,336 @@
+"""One step execution: the wait before it (pacing, ``Retry-After``), the bounds, the request
+and its answer, the success criteria, the outputs, the record and the events.
+
+The :class:`StepExecutor` runs operation steps whole (:meth:`~StepExecutor.attempt`). A step
+that calls a workflow is run by the flow loop, which brackets the child workflow with
+:meth:`~StepExecutor.begin` and :meth:`~StepExecutor.end` so both kinds share one bookkeeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from time import perf_counter
+from typing import Any
+
+from weft.effects import Frozen, HttpResponse, Transport, TransportError, TransportErrorKind
+from weft.engine.failure import (
+    CriterionFailure,
+    Failure,
+    FailureKind,
+    StepStatus,
+    server_message,
+)
+from weft.engine.journal import Journal
+from weft.engine.pacing import parse_retry_after
+from weft.engine.plan import StepPlan
+from weft.engine.requests import BuiltRequest, RequestBuildError, build_request
+from weft.engine.responses import evaluate_outputs, failed_criterion
+from weft.engine.result import RunEvent, StepResult
+from weft.engine.run_state import RunState
+from weft.engine.state import Frame
+from weft.expressions.context import EvalContext
+from weft.openapi.bodies import parse_body
+
+EventCallback = Callable[[RunEvent], Any]
+
+
+@dataclass(slots=True)
+class Attempt:
+    """How one execution of a step went: ``ctx`` holds its exchange for actions and outputs."""
+
+    success: bool
+    ctx: EvalContext
+    failure: Failure | None = None
+
+
+@dataclass(slots=True)
+class Begun:
+    """A step execution under way (from :meth:`StepExecutor.begin`)."""
+
+    result: StepResult
+    attempt: int
+    started: float
+
+
+class StepExecutor:
+    """Executes steps of a run's frames (see the module docstring)."""
+
+    __slots__ = ("_rng", "journal", "on_event", "started_events", "state", "transport")
+
+    def __init__(
+        self,
+        state: RunState,
+        journal: Journal,
+        transport: Transport,
+        on_event: EventCallback | None,
+    ) -> None:
+        self.state = state
+        self.journal = journal
+        self.transport = transport
+        self.on_event = on_event
+        # a listener may say it does nothing with step_started events (the progress printer)
+        self.started_events = on_event is not None and getattr(on_event, "wants_step_started", True)
+        self._rng = random.Random(state.run_id)  # retry jitter, repeatable per run
+
+    # -- bracketing ---------------------------------------------------------------------------
+    async def begin(self, frame: Frame, sp: StepPlan) -> Begun:
+        """Wait as pacing or ``Retry-After`` asks, check the bounds, count the execution."""
+        state = self.state
+        self.journal.settle()
+        state.failed_stack = None
+        sid = sp.step_id
+        visits = frame.visits.get(sid, 0)
+        state.check_max_steps(sid)
+        delay = frame.delay
+        frame.delay = None
+        if delay is None and visits > 0:
+            header = frame.retry_after.get(sid)
+            pace = sp.pace or state.options.pace
+            delay = header if header is not None else pace.delay(visits)
+        on_event = self.on_event
+        wf_id = sp.workflow_id
+        if delay:
+            await self._wait(frame, sp, delay, visits + 1)
+        if state.deadline is not None:
+            state.check_deadline(sid, 0.0)
+        state.executions += 1
+        frame.visits[sid] = visits + 1
+        sr = state.step_result(wf_id, sid)
+        sr.attempts += 1
+        attempt_no = sr.attempts
+        if self.started_events:
+            assert on_event is not None
+            on_event(
+                RunEvent("step_started", state.run_id, wf_id, sid, attempt_no, depth=frame.depth)
+            )
+        frame.last_ctx = None  # the previous exchange is no longer anyone's to read
+        return Begun(sr, attempt_no, perf_counter())
+
+    async def _wait(self, frame: Frame, sp: StepPlan, delay: float, attempt: int) -> None:
+        state = self.state
+        state.check_deadline(sp.step_id, delay)
+        if self.on_event is not None:
+            self.on_event(
+                RunEvent(
+                    "waiting",
+                    state.run_id,
+                    sp.workflow_id,
+                    sp.step_id,
+                    delay=delay,
+                    attempt=attempt,
+                    depth=frame.depth,
+                )
+            )
+        self.journal.flush()
+        await state.clock.sleep(delay)
+
+    def end(
+        self,
+        frame: Frame,
+        sp: StepPlan,
+        begun: Begun,
+        result: Attempt,
+        summary: dict[str, Any] | None = None,
+    ) -> Attempt:
+        """Outputs (on success), the step result, the record and the ``step_finished`` event."""
+        state = self.state
+        sid = sp.step_id
+        sr = begun.result
+        ctx = result.ctx
+        success = result.success
+        if success:
+            outputs, errors = evaluate_outputs(sp.outputs, ctx, sp.step.outputs)
+            frame.step_outputs[sid] = outputs
+            sr.output_errors = errors
+            sr.outputs = state.secrets.mask(outputs)
+            sr.status = StepStatus.SUCCEEDED
+            sr.failure = None
+        else:
+            sr.status = StepStatus.FAILED
+            failure = result.failure
+            if failure is not None:
+                failure = failure.at(sid, sp.workflow_id)
+                if state.secrets:
+                    failure = failure.masked(state.secrets)
+                result.failure = failure
+            sr.failure = failure
+        if frame.depth:
+            # only a nested workflow's last exchange is read later: by the parent's step
+            # ($response of the child's last step); a top frame keeps none (bodies are large)
+            frame.last_ctx = ctx
+        elapsed = perf_counter() - begun.started
+        code = ctx.status_code
+        if type(code) is not int:
+            code = code if isinstance(code, int) else None
+        sr.add_code(code)
+        sr.duration += elapsed
+        sr.last_duration = elapsed
+        attempt_no = begun.attempt
+        if self.journal.active:
+            # Frozen: the parts (outputs, request summary) are replaced later, never edited
+            record: dict[str, Any] = Frozen(
+                stepId=sid,
+                workflowId=sp.workflow_id,
+                attempt=attempt_no,
+                statusCode=code,
+                success=success,
+                duration=elapsed,
+                reason=sr.failure.reason if sr.failure is not None else None,
+                outputs=sr.outputs if success else {},
+            )
+            if sr.failure is not None:
+                record["failure"] = sr.failure.to_dict()
+            if summary is not None:
+                record["request"] = summary
+            # recorded with the state once the flow loop has decided what comes next
+            self.journal.attempt(sp, attempt_no, record)
+        on_event = self.on_event
+        if on_event is not None:
+            on_event(
+                RunEvent(
+                    "step_finished",
+                    state.run_id,
+                    sp.workflow_id,
+                    sid,
+                    attempt_no,
+                    code,
+                    success,
+                    elapsed,
+                    sr.outputs if success else None,
+                    sr.failure,
+                    depth=frame.depth,
+                )
+            )
+        return result
+
+    # -- operation steps ----------------------------------------------------------------------
+    async def attempt(self, frame: Frame, sp: StepPlan) -> Attempt:
+        """Execute an operation step once (with its automatic resends; see :meth:`_send`)."""
+        begun = await self.begin(frame, sp)
+        result, summary = await self._operation(frame, sp, begun.attempt)
+        return self.end(frame, sp, begun, result, summary)
+
+    async def _operation(
+        self, frame: Frame, sp: StepPlan, attempt_no: int
+    ) -> tuple[Attempt, dict[str, Any] | None]:
+        state = self.state
+        # one context for the attempt: parameters evaluate against it before the request
+        # fields are set, criteria and outputs after
+        ctx = state.context(frame)
+        memo = state.memo
+        try:
+            base = memo.base_url(sp, state.options.servers, state.source_urls)
+            built = build_request(sp, ctx, base, state.secrets, memo.added_secrets, memo.requests)
+        except RequestBuildError as exc:
+            unbuilt = Failure(FailureKind.REQUEST_NOT_BUILT, detail=str(exc))
+            return Attempt(False, ctx, unbuilt), None
+        summary = None
+        journal = self.journal
+        resend_safe = sp.idempotent or built.idempotency_key is not None
+        if journal.active:
+            summary = memo.summary(sp, built, state.secrets)
+            if not resend_safe:
+                journal.write_ahead(sp, attempt_no, summary)
+            elif not sp.idempotent:
+                # resend-safe only through its idempotency key, and the key may come from the
+                # run (Civitai's externalId from the run id): the run must be findable by resume
+                # before the request can have an effect, or a re-run sends it again under a new
+                # run id and key. No write-ahead: the recorder makes the run's start durable.
+                journal.ensure_started()
+        response, failure = await self._send(frame, sp, built, resend_safe)
+        request = built.request
+        ctx.url = request.url
+        ctx.method = request.method
+        ctx.request_headers = built.headers
+        ctx.request_query = built.query
+        ctx.request_path = built.path
+        ctx.request_body = built.body
+        if response is None:
+            frame.retry_after.pop(sp.step_id, None)
+            return Attempt(False, ctx, failure), summary
+        headers = response.headers
+        ctx.status_code = response.status
+        ctx.response_headers = headers
+        ctx.response_body = parse_body(response.body, headers.get("content-type"))
+        retry_after = headers.get("retry-after")
+        ra = None if retry_after is None else parse_retry_after(retry_after, state.clock.time())
+        if ra is None:
+            frame.retry_after.pop(sp.step_id, None)
+        else:
+            frame.retry_after[sp.step_id] = ra
+        failed = failed_criterion(sp.criteria, ctx)
+        if failed is None:
+            return Attempt(True, ctx), summary
+        return Attempt(False, ctx, response_failure(ctx, failed)), summary
+
+    async def _send(
+        self, frame: Frame, sp: StepPlan, built: BuiltRequest, resend_safe: bool
+    ) -> tuple[HttpResponse | None, Failure | None]:
+        """Send the request. When no answer comes (connection refused or reset, timeout) and
+        sending again is safe, send it again after a jittered, growing wait, as the run's
+        :class:`~weft.engine.options.RetryPolicy` says."""
+        state = self.state
+        policy = state.options.retry
+        tries = policy.attempts if resend_safe else 1
+        request = built.request
+        failure = Failure(FailureKind.TRANSPORT)
+        for attempt in range(1, tries + 1):
+            if attempt > 1:
+                delay = self._rng.uniform(0.0, policy.ceiling(attempt - 1))
+                await self._wait(frame, sp, delay, attempt)
+            limit = sp.timeout
+            try:
+                if state.deadline is not None:
+                    remaining = max(state.deadline - state.clock.monotonic(), 0.001)
+                    limit = remaining if limit is None else min(limit, remaining)
+                if limit is None:
+                    return await self.transport.send(request), None
+                async with asyncio.timeout(limit):
+                    return await self.transport.send(request), None
+            except TransportError as exc:
+                failure = Failure(FailureKind.TRANSPORT, transport=exc.kind, detail=exc.detail)
+            except TimeoutError:
+                failure = Failure(
+                    FailureKind.TRANSPORT,
+                    transport=TransportErrorKind.TIMEOUT,
+                    detail=f"no answer within {limit:g} s",
+                )
+                if state.deadline is not None and state.clock.monotonic() >= state.deadline:
+                    break  # the run's own timeout: no time left to try again
+            if failure.transport not in _RETRYABLE:
+                break
+        return None, failure
+
+
+_RETRYABLE = frozenset(
+    {TransportErrorKind.CONNECT, TransportErrorKind.TIMEOUT, TransportErrorKind.RESET}
+)
+
+
+def response_failure(ctx: EvalContext, failed: tuple[int, Any, str | None]) -> Failure:
+    """The failure of an answer whose criteria did not pass (``failed``: the criterion's index,
+    the criterion and its explanation, from ``failed_criterion``; no criterion when the step has
+    no criteria and the status is not 2xx)."""
+    code = ctx.status_code if isinstance(ctx.status_code, int) else None
+    criterion = None
+    if failed is not None and failed[1] is not None:
+        index, condition, explanation = failed
+        criterion = CriterionFailure(
+            index=index,
+            condition=str(getattr(condition, "text", condition)),
+            type=str(getattr(condition, "kind", "simple")),
+            explanation=explanation,
+        )
+    error_status = code is not None and code >= 400
+    return Failure(
+        FailureKind.HTTP_STATUS if error_status else FailureKind.CRITERIA_NOT_MET,
+        status_code=code,
+        criterion=criterion,
+        server=server_message(ctx.response_body) if error_status else None,
+    )
+
+
+__all__ = ["Attempt", "Begun", "EventCallback", "StepExecutor", "response_failure"]
