@@ -93,7 +93,7 @@ def test_a_version_1_store_is_migrated_with_its_runs(store_path: Path) -> None:
         assert ok.result == {"outputs": {"cost": 4}, "duration": 2.5}
         assert (ok.cost, ok.duration) == (4.0, 2.5)
         bad = store.get_run("RUN-BAD")
-        assert bad is not None and bad.state == {} and len(bad.attempts) == 2
+        assert bad is not None and bad.state == {"frames": [3]} and len(bad.attempts) == 2
         assert [s.run_id for s in store.list_runs()] == ["RUN-BAD", "RUN-LIVE", "RUN-OK"]
         assert [s.run_id for s in store.find_runs({"batch": "b"})] == ["RUN-OK", "RUN-LIVE"]
         # the migrated store records as a new one does

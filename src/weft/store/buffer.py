@@ -8,9 +8,9 @@ and one transaction (:meth:`Writer.apply` for each run) writes every run's recor
 
 Documents arrive as :class:`~weft.store.encoder.Doc` (serialised at call time) or as a
 ``Frozen`` mapping its producer never changes (serialised only if it is written), and are
-scrubbed and packed only when written. A run that ends ``succeeded`` or ``failed`` keeps no
-state (resume never continues it), a succeeded one no attempts (its result lists its steps),
-a failed one only the last attempt of each step.
+scrubbed and packed only when written. A run that ends ``succeeded`` keeps no state (resume
+never continues it) and no attempts (its result lists its steps); a failed one (resumable when
+its failure may pass) keeps its state and only the last attempt of each step.
 """
 
 from __future__ import annotations
@@ -28,8 +28,10 @@ from weft.store.schema import KEEP_LAST
 
 JSON = Doc | Mapping[str, Any]  # serialised, or a Frozen mapping serialised when written
 
-# final statuses after which a run is never resumed: its state is not kept
-FINISHED = ("succeeded", "failed")
+# the final status after which a run is never resumed: its state is not kept
+FINISHED = ("succeeded",)
+# final statuses after which only the last attempt of each step is kept
+TRIMMED = ("failed",)
 
 
 @dataclass(slots=True)
@@ -290,7 +292,7 @@ class Writer:
         else:
             for step_key, steps in records.steps.items():
                 self.attempts(run_id, info, step_key, steps)
-            if finished:  # failed: the last attempt of each step is kept
+            if final is not None and final.status in TRIMMED:  # the last attempt per step
                 db.execute(
                     "DELETE FROM attempts WHERE run = ? AND seq < (SELECT MAX(b.seq)"
                     " FROM attempts b WHERE b.run = attempts.run"
@@ -363,6 +365,7 @@ def _label_cost(labels: list[tuple[str, str]] | None) -> float | None:
 __all__ = [
     "FINISHED",
     "JSON",
+    "TRIMMED",
     "Attempt",
     "Final",
     "Pending",

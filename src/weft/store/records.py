@@ -93,9 +93,9 @@ class RunSummary:
 
 @dataclass(slots=True, frozen=True)
 class StoredRun:
-    """Everything recorded about a run. A run that ended ``succeeded`` or ``failed`` has no
-    ``state`` (``{}``: it is never resumed); a succeeded one no ``steps``/``attempts`` either
-    (its ``result`` lists its steps), a failed one the last attempt of each step."""
+    """Everything recorded about a run. A run that ended ``succeeded`` has no ``state`` (``{}``:
+    it is never resumed) and no ``steps``/``attempts`` (its ``result`` lists its steps); a
+    failed one keeps its state (it may be resumable) and the last attempt of each step."""
 
     run_id: str
     document_uri: str

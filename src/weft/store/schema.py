@@ -121,9 +121,9 @@ _TABLES = (
     )""",
 )
 
-# version 1 → 2 (SQLite only: PostgreSQL stores start at 2). Finished runs (succeeded or
-# failed) lose what the new store no longer keeps for them: their state (resume never needs
-# it) and the attempts a succeeded run's result repeats.
+# version 1 → 2 (SQLite only: PostgreSQL stores start at 2). Succeeded runs lose what the new
+# store no longer keeps for them: their state (resume never needs it) and the attempts their
+# result repeats.
 _V1_TO_V2 = (
     "ALTER TABLE runs RENAME TO v1_runs",
     "ALTER TABLE run_labels RENAME TO v1_run_labels",
@@ -143,7 +143,7 @@ _V1_TO_V2 = (
             WHEN json_valid(r.labels) AND json_extract(r.labels, '$.cost') GLOB '[0-9]*'
             THEN CAST(json_extract(r.labels, '$.cost') AS REAL) END,
         CAST(r.labels AS BLOB), CAST(r.inputs AS BLOB),
-        CASE WHEN r.status IN ('succeeded', 'failed') THEN NULL ELSE CAST(r.state AS BLOB) END,
+        CASE WHEN r.status = 'succeeded' THEN NULL ELSE CAST(r.state AS BLOB) END,
         CAST(r.error AS BLOB), CAST(r.result AS BLOB), r.pending_step_key, r.pending_attempt,
         CAST(r.pending_summary AS BLOB), r.pending_resend_safe, CAST(r.pending_state AS BLOB)
     FROM v1_runs r JOIN documents d ON d.uri = r.document_uri AND d.hash = r.document_hash

@@ -477,7 +477,7 @@ class SqlRunStore(RunQueries):
 
         Committed under ``strict``; buffered under ``normal`` (a crash before it is written
         leaves the run ``running`` at its last written state: resume finishes it). A run that
-        ended ``succeeded`` or ``failed`` keeps no state (it is never resumed)."""
+        ended ``succeeded`` keeps no state (it is never resumed)."""
         final = result if "outputs" in result else {**result, "outputs": dict(outputs)}
         encode = self._encoder.encode
         done = B.Final(
