@@ -481,7 +481,7 @@ class SqlRunStore(RunQueries):
         final = result if "outputs" in result else {**result, "outputs": dict(outputs)}
         encode = self._encoder.encode
         done = B.Final(
-            status,
+            str(status),
             None if error is None else encode(run_id, error),
             encode(run_id, final),
             _number(result.get("duration")),
