@@ -268,7 +268,10 @@ def _write_rows(path: Path, runs: int) -> None:
     versions = [
         e.version_id
         for e in DEFAULT_CATALOG
-        if e.published and e.model_type == "Checkpoint" and e.air.split(":")[2] in ("sd1", "sdxl")
+        if e.published
+        and e.model_type == "Checkpoint"
+        and e.air.split(":")[2] in ("sd1", "sdxl")
+        and e.can_generate
     ]
     with path.open("w") as f:
         for i in range(runs):

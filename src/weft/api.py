@@ -162,6 +162,7 @@ async def resume_async(
     transport: Transport | None = None,
     clock: Clock | None = None,
     document: str | os.PathLike[str] | LoadedDocument | None = None,
+    force: bool = False,
 ) -> RunResult:
     """Continue a recorded run from its last checkpoint, as if it had never stopped.
 
@@ -169,7 +170,8 @@ async def resume_async(
     re-supplies secret inputs (they are never stored). A request whose outcome is unknown is
     sent again only when that is safe (idempotent method or idempotency key) or ``resend``.
     A run that failed for a reason that may pass (no answer, a 5xx or 429 answer, its
-    timeout) is resumable too: it continues at the step that failed.
+    timeout) is resumable too: it continues at the step that failed; ``force`` does that for
+    any failed run (e.g. after a refused token was replaced).
     """
     from weft.effects.clock import SystemClock
     from weft.store import store_scope
@@ -186,7 +188,7 @@ async def resume_async(
             state = dict(pending.state)
         if not state or "frames" not in state:
             raise UsageError(f"run {run_id} has no resumable state", hint="start it again")
-        refuse_finished(run_id, stored.status, stored.result)
+        refuse_finished(run_id, stored.status, stored.result, force=force)
         loaded = load_document(document if document is not None else stored.document_uri)
         if stored.document_hash and loaded.document.content_hash != stored.document_hash:
             raise UsageError(
@@ -211,7 +213,9 @@ async def resume_async(
             )
 
 
-def refuse_finished(run_id: str, status: str, result: Mapping[str, Any] | None) -> None:
+def refuse_finished(
+    run_id: str, status: str, result: Mapping[str, Any] | None, *, force: bool = False
+) -> None:
     """Raise when a recorded run has nothing left to resume: it succeeded, or it failed for a
     reason that would only happen again (see :func:`weft.engine.resumable.resumable`)."""
     from weft.engine.resumable import resumable
@@ -221,7 +225,7 @@ def refuse_finished(run_id: str, status: str, result: Mapping[str, Any] | None) 
             f"run {run_id} already succeeded",
             hint="nothing to resume; `weft runs show` displays its result",
         )
-    if status == RunStatus.FAILED and not resumable(result):
+    if status == RunStatus.FAILED and not force and not resumable(result):
         raise UsageError(
             f"run {run_id} already failed",
             why="its failure would happen again (it is not a missing answer, a 5xx/429 answer "

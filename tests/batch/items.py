@@ -86,6 +86,7 @@ class ItemsServer:
     retry_after: str = "1"
     expected_token: str | None = None
     fail: set[int] = field(default_factory=set)
+    fail_status: int = 500  # the answer for items in ``fail``
     requests: Counter[int] = field(default_factory=Counter)
     log: list[tuple[float, int, int]] = field(default_factory=list)  # (time, id, status)
     in_flight: int = 0
@@ -107,7 +108,7 @@ class ItemsServer:
             elif item in self.throttle and self.requests[item] == 0:
                 status = 429
             elif item in self.fail:
-                status = 500
+                status = self.fail_status
             self.requests[item] += 1
             self.log.append((time.monotonic(), item, status))
             if status == 429:

@@ -144,6 +144,7 @@ async def test_rerun_skips_finished_rows_and_retry_failed_runs_failed_ones(
     rows.write_text("\n".join(orjson.dumps({"id": i}).decode() for i in range(1, 7)) + "\n")
     store = tmp_path / "s.db"
     items.fail = {3}
+    items.fail_status = 422  # refused for good: a re-run reuses it unless retry_failed
     opts = {"defaults": {"token": TOKEN}, "servers": {"items": items.base_url}, "store": store}
     first = await run_batch(doc, rows, **opts)  # type: ignore[arg-type]
     assert [r.status for r in first.rows] == ["succeeded"] * 2 + ["failed"] + ["succeeded"] * 3
@@ -160,6 +161,23 @@ async def test_rerun_skips_finished_rows_and_retry_failed_runs_failed_ones(
     edited = await run_batch(doc, rows, **opts)  # type: ignore[arg-type]
     assert edited.reused == 5 and edited.rows[5].outputs["label"] == "new"
     assert items.requests[6] == 2
+
+
+async def test_rerun_resumes_rows_that_failed_on_a_fault_that_may_pass(
+    tmp_path: Path, items: ItemsServer
+) -> None:
+    doc = write_items_docs(tmp_path)
+    rows = [{"id": i} for i in range(1, 5)]
+    items.fail = {2}  # 500: the server's fault, which may pass
+    opts = {"defaults": {"token": TOKEN}, "servers": {"items": items.base_url}}
+    store = tmp_path / "s.db"
+    first = await run_batch(doc, rows, store=store, **opts)  # type: ignore[arg-type]
+    assert [r.status for r in first.rows] == ["succeeded", "failed", "succeeded", "succeeded"]
+    items.fail = set()
+    again = await run_batch(doc, rows, store=store, **opts)  # type: ignore[arg-type]
+    assert again.ok and again.reused == 3 and again.resumed == 1
+    assert again.rows[1].run_id == first.rows[1].run_id  # the same run, continued
+    assert items.requests[2] == 2 and sum(items.requests.values()) == 5
 
 
 async def test_cancelled_batch_resumes_unfinished_runs(tmp_path: Path) -> None:

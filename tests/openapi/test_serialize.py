@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from weft.openapi.bodies import encode_body, media_type, parse_body, replace_xpath, set_pointer
+from weft.expressions import set_pointer
+from weft.openapi.bodies import encode_body, media_type, parse_body, replace_xpath
 from weft.openapi.serialize import (
     compile_path,
     expand_parts,

@@ -1,8 +1,8 @@
 """``weft batch``: run a workflow once per row of a ``.jsonl``/``.csv`` file.
 
-:func:`run_batch_command` does the work of the command (progress on stderr, the results file,
-Ctrl-C, the summary) and returns the exit code, so other commands (``weft civitai generate
---batch``) can offer the same behaviour with their own ``prepare_inputs``.
+:func:`run_batch_command` is the one batch command core (progress on stderr, the results file,
+Ctrl-C, the summary, the exit code): ``weft batch`` and ``weft civitai generate --batch`` both
+drive it, the latter with its own :class:`~weft.batch.runner.RowHooks` and row lines.
 """
 
 from __future__ import annotations
@@ -10,18 +10,23 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 import orjson
 
 from weft.batch.results import BatchResult, RowResult
-from weft.batch.runner import DEFAULT_CONCURRENCY, PrepareInputs, run_batch
-from weft.progress import batch_display
+from weft.batch.runner import DEFAULT_CONCURRENCY, BatchOptions, RowHooks, run_batch
+from weft.cli.options import STORE_HELP
+from weft.engine.options import RunOptions
 
-EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+if TYPE_CHECKING:
+    from weft.document import LoadedDocument
+    from weft.store import RunStore
+
+EXIT_OK, EXIT_FAILED, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 3, 130
 
 
 def default_results_path(inputs: str | os.PathLike[str]) -> Path:
@@ -30,30 +35,25 @@ def default_results_path(inputs: str | os.PathLike[str]) -> Path:
     return path.with_name(f"{path.stem}.results.jsonl")
 
 
-class ResultRow(Protocol):
-    """What a results file needs of a row's result (``RowResult`` and the Civitai batch's)."""
-
-    @property
-    def row(self) -> int: ...
-
-    def to_dict(self) -> dict[str, Any]: ...
-
-
 class ResultsFile:
-    """Lines appended (and flushed) as rows finish; rewritten in row order at the end."""
+    """A batch's results: a line per row as it finishes, appended (and flushed) to
+    ``<path>.partial``; at the end the whole file is written in row order under a temporary
+    name and renamed over ``path``. A kill at any moment leaves the previous ``path`` whole and
+    every line written so far in ``<path>.partial``."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.partial = path.with_name(path.name + ".partial")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: IO[bytes] | None = self.path.open("wb")
+        self._file: IO[bytes] | None = self.partial.open("ab")
 
-    def add(self, row: ResultRow) -> None:
+    def add(self, row: RowResult) -> None:
         if self._file is not None:
             self._file.write(orjson.dumps(row.to_dict(), default=_default) + b"\n")
             self._file.flush()
 
-    def rewrite(self, rows: Sequence[ResultRow]) -> None:
-        """Replace the file with ``rows`` sorted by row number (atomically)."""
+    def finish(self, rows: Sequence[RowResult]) -> None:
+        """Write ``rows`` in row order as the results file (atomically), drop the partial one."""
         self.close()
         tmp = self.path.with_name(self.path.name + ".tmp")
         with tmp.open("wb") as out:
@@ -62,6 +62,7 @@ class ResultsFile:
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, self.path)
+        self.partial.unlink(missing_ok=True)
 
     def close(self) -> None:
         if self._file is not None:
@@ -77,6 +78,8 @@ def _default(value: Any) -> Any:
 
 def _summary(result: BatchResult, out: Path) -> str:
     extra = []
+    if result.partial:
+        extra.append(f"{result.partial} partial")
     if result.reused:
         extra.append(f"{result.reused} from earlier runs")
     if result.resumed:
@@ -89,32 +92,30 @@ def _summary(result: BatchResult, out: Path) -> str:
 
 
 def run_batch_command(
-    document: Any,
+    document: str | os.PathLike[str] | LoadedDocument,
     inputs_path: str | os.PathLike[str],
     *,
     workflow_id: str | None = None,
     defaults: Mapping[str, Any] | None = None,
+    options: RunOptions | None = None,
+    batch: BatchOptions | None = None,
+    hooks: RowHooks | None = None,
+    store: RunStore | str | os.PathLike[str] | None = None,
     out: str | os.PathLike[str] | None = None,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    rate: float | None = None,
-    servers: Mapping[str, str] | None = None,
-    store: Any = None,
-    retry_failed: bool = False,
-    strict: bool = False,
-    pace: Any = None,
-    max_steps: int = 1000,
-    timeout: float | None = None,
     as_json: bool = False,
-    prepare_inputs: PrepareInputs | None = None,
+    row_line: Callable[[RowResult], str | None] | None = None,
     stderr: IO[str] | None = None,
 ) -> int:
     """Run the batch with a progress display and a results file; return the exit code.
 
-    0: every row succeeded; 1: some failed; 130: interrupted (Ctrl-C) — finished rows are in the
-    results file, runs in flight stay resumable, and the same call again finishes the rest.
-    Usage and document errors raise :class:`~weft.errors.WeftError` (exit 2).
+    0: every row succeeded; 1: some failed; 3: none failed but some were partial; 130:
+    interrupted (Ctrl-C): finished rows are in the results file, runs in flight stay
+    resumable, and the same call again finishes the rest. ``row_line(row)``: a line printed
+    to stdout as each row finishes (not with ``as_json``). Usage and document errors raise
+    :class:`~weft.errors.WeftError` (exit 2).
     """
     from weft.batch.rows import read_rows
+    from weft.progress import batch_display
 
     err = stderr or sys.stderr
     total = len(read_rows(Path(inputs_path)))  # usage errors before anything starts
@@ -126,79 +127,92 @@ def run_batch_command(
     def row_done(row: RowResult) -> None:
         finished[row.row] = row
         results_file.add(row)
+        if row_line is not None and not as_json:
+            line = row_line(row)
+            if line is not None:
+                click.echo(line)
 
     coro = run_batch(
         document,
         inputs_path,
         workflow_id=workflow_id,
         defaults=defaults,
-        concurrency=concurrency,
-        rate=rate,
-        servers=servers,
+        options=options,
+        batch=batch,
+        hooks=hooks,
         store=store,
-        strict=strict,
-        pace=pace,
-        max_steps=max_steps,
-        timeout=timeout,
-        retry_failed=retry_failed,
         on_progress=display.update,
         on_row_done=row_done,
-        prepare_inputs=prepare_inputs,
     )
     display.start()
     try:
         result = asyncio.run(coro)
     except KeyboardInterrupt:
         display.stop()
-        results_file.rewrite(list(finished.values()))
+        results_file.finish(list(finished.values()))
         failed = sum(1 for r in finished.values() if not r.ok)
         err.write(
             f"interrupted: {len(finished)} of {total} rows finished ({failed} failed), "
             f"results in {out_path}; unfinished runs are kept in the run store. "
-            "Run the same command again to finish the rest.\n"
+            "Run the same command again to finish the rest (no row runs twice).\n"
         )
         err.flush()
         return EXIT_INTERRUPTED
     except BaseException:
         display.stop()
-        results_file.rewrite(list(finished.values()))
+        results_file.finish(list(finished.values()))
         raise
     display.stop()
-    results_file.rewrite(result.rows)
+    results_file.finish(result.rows)
     if as_json:
         summary = {k: v for k, v in result.to_dict().items() if k != "rows"}
         summary["results"] = str(out_path)
         sys.stdout.write(orjson.dumps(summary).decode() + "\n")
         sys.stdout.flush()
     err.write(_summary(result, out_path) + "\n")
-    if not result.ok:
+    if result.failed or result.partial:
         first = next(r for r in result.rows if not r.ok)
         reason = (first.error or {}).get("reason", first.status)
-        err.write(f"first failure: row {first.row} (line {first.line}): {reason}\n")
+        what = "first failure" if result.failed else "first partial row"
+        if result.failed:
+            first = next(r for r in result.rows if not r.ok and not r.partial)
+            reason = (first.error or {}).get("reason", first.status)
+        err.write(f"{what}: row {first.row} (line {first.line}): {reason}\n")
     err.flush()
-    return EXIT_OK if result.ok else EXIT_FAILED
+    if result.failed:
+        return EXIT_FAILED
+    return EXIT_PARTIAL if result.partial else EXIT_OK
 
 
 @click.command("batch")
 @click.argument("document")
 @click.option("-w", "--workflow", "workflow_id", help="Workflow id (default: the first).")
-@click.option("--inputs", "inputs_path", required=True, help="Rows: a .jsonl or .csv file.")
+@click.option("--inputs", "inputs_path", required=True, metavar="FILE",
+              help="Rows: a .jsonl or .csv file.")  # fmt: skip
 @click.option("--concurrency", type=click.IntRange(1), default=DEFAULT_CONCURRENCY,
               show_default=True, help="Runs in flight at once.")  # fmt: skip
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True),
               help="Requests per second, per host.")  # fmt: skip
-@click.option("--out", "out_path", help="Results file (default: <inputs>.results.jsonl).")
-@click.option("--server", "server_pairs", multiple=True, help="Override a source: NAME=URL.")
+@click.option("--out", "out_path", metavar="FILE",
+              help="Results file [default: <inputs stem>.results.jsonl, beside it].")  # fmt: skip
+@click.option("--server", "server_pairs", multiple=True, metavar="NAME=URL",
+              help="Override a source's server URL.")  # fmt: skip
 @click.option("-i", "--input", "input_pairs", multiple=True,
               help="A default input for rows that leave it out: name=value.")  # fmt: skip
 @click.option("--run-id-input", metavar="NAME",
               help="Pass each run's id as input NAME (an idempotency key).")  # fmt: skip
-@click.option("--store", "store_path", help="Run store (default: per-user; env WEFT_STORE).")
-@click.option("--retry-failed", is_flag=True, help="Run rows whose earlier run failed again.")
+@click.option("--store", "store_path", metavar="PATH|URL", help=STORE_HELP)
+@click.option("--retry-failed", is_flag=True,
+              help="Run rows whose earlier run failed for good again (rows that failed on a "
+                   "fault that may pass are resumed anyway).")  # fmt: skip
 @click.option("--strict", is_flag=True, help="Read expressions exactly as the spec words them.")
 @click.option("--pace", help="Loop pacing: off, a delay, or a list like 1,2,5,10.")
-@click.option("--max-steps", default=1000, show_default=True, help="Bound on each run's steps.")
-@click.option("--timeout", type=float, help="Bound on each run's duration, in seconds.")
+@click.option("--max-steps", type=click.IntRange(1), default=1000, show_default=True,
+              help="Bound on each run's steps.")  # fmt: skip
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True),
+              help="Bound on each run's duration, in seconds.")  # fmt: skip
+@click.option("--retries", type=click.IntRange(1), default=5, show_default=True,
+              help="Tries of a resend-safe request without an answer (1: no retry).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 def batch(
     document: str,
@@ -216,6 +230,7 @@ def batch(
     pace: str | None,
     max_steps: int,
     timeout: float | None,
+    retries: int,
     as_json: bool,
 ) -> None:
     """Run a workflow once per row of an inputs file (JSON Lines or CSV with a header).
@@ -223,47 +238,53 @@ def batch(
     Each row holds the workflow's inputs by name; -i supplies defaults. Running the same command
     again skips rows already finished and resumes unfinished ones (through the run store).
     """
+    from weft.api import ensure_runnable, load_document
     from weft.cli.options import parse_input_pairs, parse_servers
-    from weft.document import load
-    from weft.engine.pacing import parse_pace
     from weft.engine.runner import select_plan
-    from weft.store import open_store
+    from weft.store import store_scope
 
-    loaded = load(document)
+    loaded = load_document(document)
+    ensure_runnable(loaded, strict=strict)
     plan = select_plan(loaded, workflow_id, strict=strict)
-    defaults = parse_input_pairs(plan, input_pairs)
-    servers = parse_servers(server_pairs, loaded.sources)
-    pace_value = parse_pace(pace)
-    prepare = None
+    options = RunOptions.build(
+        servers=parse_servers(server_pairs, loaded.sources),
+        strict=strict,
+        pace=pace,
+        max_steps=max_steps,
+        timeout=timeout,
+        retry=retries,
+    )
+    hooks = RowHooks()
     if run_id_input:
         name = run_id_input
 
         def prepare(values: dict[str, Any], run_id: str) -> dict[str, Any]:
             return {**values, name: run_id}
 
-    store = open_store(store_path)
-    try:
+        hooks = RowHooks(prepare_inputs=prepare)
+    with store_scope(store_path) as store:
         code = run_batch_command(
             loaded,
             inputs_path,
             workflow_id=plan.workflow_id,
-            defaults=defaults,
-            out=out_path,
-            concurrency=concurrency,
-            rate=rate,
-            servers=servers,
+            defaults=parse_input_pairs(plan, input_pairs),
+            options=options,
+            batch=BatchOptions(concurrency=concurrency, rate=rate, retry_failed=retry_failed),
+            hooks=hooks,
             store=store,
-            retry_failed=retry_failed,
-            strict=strict,
-            pace=pace_value,
-            max_steps=max_steps,
-            timeout=timeout,
+            out=out_path,
             as_json=as_json,
-            prepare_inputs=prepare,
         )
-    finally:
-        store.close()
     sys.exit(code)
 
 
-__all__ = ["ResultsFile", "batch", "default_results_path", "run_batch_command"]
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_PARTIAL",
+    "ResultsFile",
+    "batch",
+    "default_results_path",
+    "run_batch_command",
+]

@@ -9,6 +9,9 @@ from weft.engine.result import SUCCEEDED
 
 # where a row's result came from
 RUN, RESUMED, STORED = "run", "resumed", "stored"
+# a row whose run succeeded but whose command could not deliver all of it (e.g. some images
+# were blocked): neither success nor failure
+PARTIAL = "partial"
 
 
 @dataclass(slots=True)
@@ -16,9 +19,10 @@ class RowResult:
     """The outcome of one input row (secrets masked).
 
     ``status``: ``succeeded``, ``failed`` or ``outcome_unknown`` (the run's status; a row whose
-    inputs could not be prepared is ``failed`` with no run id). ``source``: ``run`` (ran now),
-    ``resumed`` (an unfinished earlier run continued) or ``stored`` (finished earlier; its
-    recorded result reused).
+    inputs could not be prepared is ``failed`` with no run id), or ``partial`` (set by a
+    command's ``finish_row``). ``source``: ``run`` (ran now), ``resumed`` (an unfinished earlier
+    run continued) or ``stored`` (finished earlier; its recorded result reused). ``extra``: what
+    a command adds to the results line (e.g. the saved files).
     """
 
     row: int
@@ -28,10 +32,15 @@ class RowResult:
     outputs: dict[str, Any] = field(default_factory=dict)
     error: dict[str, Any] | None = None
     source: str = RUN
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return self.status == SUCCEEDED
+
+    @property
+    def partial(self) -> bool:
+        return self.status == PARTIAL
 
     def to_dict(self) -> dict[str, Any]:
         """The results-file line: ``{row, line, runId, status, outputs | error}``."""
@@ -41,10 +50,11 @@ class RowResult:
             "runId": self.run_id,
             "status": self.status,
         }
-        if self.ok:
+        if self.ok or self.partial:
             d["outputs"] = self.outputs
-        else:
+        if not self.ok:
             d["error"] = self.error or {"reason": self.status}
+        d.update(self.extra)
         return d
 
 
@@ -56,6 +66,7 @@ class BatchProgress:
     done: int = 0  # rows finished (any status), reused ones included
     succeeded: int = 0
     failed: int = 0  # failed or outcome unknown
+    partial: int = 0  # succeeded, but not all of it could be delivered
     in_flight: int = 0
     reused: int = 0  # finished earlier, result taken from the store
     resumed: int = 0
@@ -99,7 +110,11 @@ class BatchResult:
 
     @property
     def failed(self) -> int:
-        return sum(1 for r in self.rows if not r.ok)
+        return sum(1 for r in self.rows if not r.ok and not r.partial)
+
+    @property
+    def partial(self) -> int:
+        return sum(1 for r in self.rows if r.partial)
 
     @property
     def reused(self) -> int:
@@ -120,6 +135,7 @@ class BatchResult:
             "total": len(self.rows),
             "succeeded": self.succeeded,
             "failed": self.failed,
+            "partial": self.partial,
             "reused": self.reused,
             "resumed": self.resumed,
             "duration": round(self.duration, 6),
@@ -127,4 +143,4 @@ class BatchResult:
         }
 
 
-__all__ = ["RESUMED", "RUN", "STORED", "BatchProgress", "BatchResult", "RowResult"]
+__all__ = ["PARTIAL", "RESUMED", "RUN", "STORED", "BatchProgress", "BatchResult", "RowResult"]

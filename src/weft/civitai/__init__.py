@@ -6,7 +6,8 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-WORKFLOW_ID = "generate-from-model-version"
+WORKFLOW_ID = "generate-from-model-version"  # the whole job for a checkpoint, for `weft run`
+SUBMIT_WORKFLOW = "submit-and-wait"  # what `weft civitai generate` runs with a planned input
 SOURCES = ("site", "orchestration")
 
 
@@ -15,4 +16,4 @@ def bundle_path() -> Path:
     return Path(str(resources.files("weft.civitai").joinpath("generate.arazzo.yaml")))
 
 
-__all__ = ["SOURCES", "WORKFLOW_ID", "bundle_path"]
+__all__ = ["SOURCES", "SUBMIT_WORKFLOW", "WORKFLOW_ID", "bundle_path"]

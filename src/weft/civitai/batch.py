@@ -1,129 +1,175 @@
-"""``weft civitai generate --batch FILE``: one generation per row, on top of
-:func:`weft.batch.run_batch`, each row's images downloaded as the row finishes.
+"""``weft civitai generate --batch FILE``: one generation per row, through the one batch command
+core (:func:`weft.batch.commands.run_batch_command`) with Civitai's :class:`RowHooks`:
 
-Rows hold workflow inputs (``modelVersionId``, ``prompt``, ``quantity``, ``width``…); the
-command's options fill what a row leaves out. Every row's ``externalId`` derives from its run
-id, so running the same file again after a crash finishes only what was left and never submits
-(or charges for) a row twice.
+- ``prepare_inputs`` plans each new row (its model version of any role, LoRAs, family
+  defaults; see :mod:`weft.civitai.planning`) and derives its ``externalId`` from the run id, so
+  running the same file again after a crash finishes only what was left and never submits (or
+  charges for) a row twice;
+- ``resume_inputs`` re-supplies the token of a run that is resumed;
+- ``finish_row`` saves the row's images (``partial`` when some were blocked) and says a failed
+  row's reason in Civitai's terms.
+
+Rows hold the command's options by their workflow-input names (``modelVersionId``, ``prompt``,
+``negativePrompt``, ``checkpoint``, ``loras`` ("1012:0.8,1013"), ``width``, ``height``,
+``steps``, ``cfgScale``, ``seed``, ``quantity``, ``sampler``, ``clipSkip``, ``triggerWords``);
+the command's options fill what a row leaves out.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from weft.civitai import SOURCES, WORKFLOW_ID, bundle_path
-from weft.civitai.generate import (
-    GenerateOutcome,
-    GenerateRequest,
-    external_id_for,
-    finish,
-    open_deployment,
-    workflow_inputs,
-)
-from weft.civitai.resume import result_from_stored
-from weft.engine.result import RunResult
-from weft.errors import WeftError
+from weft.batch.results import PARTIAL, RowResult
+from weft.batch.runner import RowHooks
+from weft.civitai.errors import CivitaiError, Reason
+from weft.civitai.failures import explain
+from weft.civitai.generate import Deployment, external_id_for, finish, workflow_inputs
+from weft.civitai.planning import GenerationAsk, LoraChoice, plan_generation
+from weft.civitai.site import SiteClient
+from weft.effects import Clock, Transport
+from weft.engine.result import RunResult, RunStatus
+
+_INT = {"modelVersionId": "model_version", "checkpoint": "checkpoint", "width": "width",
+        "height": "height", "steps": "steps", "seed": "seed", "quantity": "quantity",
+        "clipSkip": "clip_skip"}  # fmt: skip
+_TEXT = {"prompt": "prompt", "negativePrompt": "negative_prompt", "sampler": "sampler"}
+KNOWN = frozenset({*_INT, *_TEXT, "cfgScale", "loras", "triggerWords"})
 
 
-@dataclass
-class BatchRowOutcome:
-    row: int
-    run_id: str | None
-    outcome: GenerateOutcome | None = None
-    error: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"row": self.row, "runId": self.run_id}
-        if self.outcome is not None:
-            d.update(self.outcome.to_dict())
-            d["runId"] = self.run_id
-        else:
-            d.update(status="failed", error=self.error)
-        return d
-
-
-async def generate_batch(
-    rows: Path,
-    defaults: GenerateRequest,
-    *,
-    concurrency: int = 4,
-    store: Any = None,
-    notice: Callable[[str], None] = print,
-    on_row: Callable[[BatchRowOutcome], None] | None = None,
-    on_progress: Callable[[Any], Any] | None = None,
-    simulator_config: Any = None,
-) -> list[BatchRowOutcome]:
-    """Run the bundle once per row of ``rows``; ``defaults`` supplies the token, the deployment,
-    the out dir (each row's images go to ``<out or ./weft-out>/<workflowId>/``) and the inputs a
-    row leaves out."""
-    from weft.batch import RowResult, run_batch
-
-    async with AsyncExitStack() as stack:
-        token, base, simulated = await open_deployment(
-            stack, defaults.token, defaults.api_base, simulator_config, notice
+def ask_from_row(values: Mapping[str, Any], defaults: GenerationAsk) -> GenerationAsk:
+    """A row's :class:`GenerationAsk` (CSV cells are text: typed here); unknown names and bad
+    values are one clear error naming the column."""
+    unknown = sorted(set(values) - KNOWN)
+    if unknown:
+        raise CivitaiError(
+            Reason.OUT_OF_RANGE,
+            f"unknown column {unknown[0]!r} in the batch row",
+            hint=f"columns: {', '.join(sorted(KNOWN))}",
         )
-        row_defaults = workflow_inputs(defaults, "", "")
-        for secret_or_key in ("token", "externalId"):
-            row_defaults.pop(secret_or_key, None)
-        if not defaults.model_version:
-            row_defaults.pop("modelVersionId", None)
-        if not defaults.prompt:
-            row_defaults.pop("prompt", None)
-        out_root = defaults.out or defaults.out_root or Path("weft-out")
-        from weft.store import open_store
+    changes: dict[str, Any] = {}
+    for column, name in _INT.items():
+        if column in values and values[column] not in (None, ""):
+            changes[name] = _number(values[column], column, int)
+    for column, name in _TEXT.items():
+        if column in values and values[column] is not None:
+            changes[name] = str(values[column])
+    if values.get("cfgScale") not in (None, ""):
+        changes["cfg_scale"] = _number(values["cfgScale"], "cfgScale", float)
+    loras = values.get("loras")
+    if loras not in (None, ""):
+        items = loras if isinstance(loras, list) else str(loras).split(",")
+        changes["loras"] = tuple(LoraChoice.parse(str(x).strip()) for x in items if str(x).strip())
+    words = values.get("triggerWords")
+    if words not in (None, ""):
+        changes["trigger_words"] = str(words).strip().lower() not in ("false", "0", "no", "off")
+    ask = replace(defaults, **changes)
+    if not ask.model_version or not ask.prompt:
+        raise CivitaiError(
+            Reason.OUT_OF_RANGE,
+            "the row has no modelVersionId or no prompt (and the command gives none)",
+            hint="give each row modelVersionId and prompt, or pass --model-version/--prompt",
+        )
+    return ask
 
-        opened = store if hasattr(store, "get_run") else open_store(store)
-        if opened is not store:
-            stack.callback(opened.close)
-        downloads: list[asyncio.Task[BatchRowOutcome]] = []
-        import aiohttp
 
-        # one session (connection pool) for every row's image downloads
-        http = await stack.enter_async_context(aiohttp.ClientSession())
+def _number(value: Any, column: str, kind: type[int] | type[float]) -> Any:
+    if isinstance(value, bool):
+        raise CivitaiError(Reason.OUT_OF_RANGE, f"{column}: {value!r} is not a number")
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise CivitaiError(Reason.OUT_OF_RANGE, f"{column}: {value!r} is not a number") from None
+    if kind is int and isinstance(value, float) and not value.is_integer():
+        raise CivitaiError(Reason.OUT_OF_RANGE, f"{column}: {value!r} is not a whole number")
+    return number
 
-        def prepare(values: dict[str, Any], run_id: str) -> dict[str, Any]:
-            return {**values, "externalId": external_id_for(run_id), "token": token}
 
-        async def download(row: RowResult) -> BatchRowOutcome:
-            done = BatchRowOutcome(row.row, row.run_id)
-            stored = opened.get_run(row.run_id) if row.run_id else None
-            inputs = dict(stored.inputs or {}) if stored is not None else {}
-            req = GenerateRequest(
-                model_version=int(inputs.get("modelVersionId") or defaults.model_version or 0),
-                prompt=str(inputs.get("prompt") or ""),
-                out_root=out_root,
+def civitai_row_hooks(
+    defaults: GenerationAsk,
+    where: Deployment,
+    transport: Transport,
+    clock: Clock,
+    store: Any,
+    *,
+    out_root: Path,
+    wait_seconds: int = 10,
+) -> RowHooks:
+    """The hooks of a Civitai batch (see the module docstring)."""
+    site = SiteClient(transport, clock, base=where.site_base, token=where.token)
+    metadata: dict[str, dict[str, Any]] = {}
+
+    async def prepare(values: dict[str, Any], run_id: str) -> dict[str, Any]:
+        plan = await plan_generation(ask_from_row(values, defaults), site)
+        inputs = workflow_inputs(plan, where.token, external_id_for(run_id), wait_seconds)
+        metadata[run_id] = inputs["metadata"]
+        return inputs
+
+    def resume_inputs(values: dict[str, Any], run_id: str) -> dict[str, Any]:
+        return {"token": where.token}
+
+    async def finish_row(row: RowResult) -> RowResult:
+        result = RunResult.from_dict(
+            {
+                "runId": row.run_id,
+                "workflowId": "submit-and-wait",
+                "status": row.status,
+                "outputs": row.outputs,
+                "error": row.error,
+            }
+        )
+        if row.run_id is None:
+            return row  # the row failed before a run started: its reason stands
+        if row.status != RunStatus.SUCCEEDED:
+            return replace(row, error={**(row.error or {}), "civitai": explain(result).to_dict()})
+        generation = metadata.pop(row.run_id, None)
+        if generation is None:
+            stored = store.get_run(row.run_id)
+            recorded = (stored.inputs or {}).get("metadata") if stored is not None else None
+            generation = recorded if isinstance(recorded, dict) else None
+        try:
+            outcome = await finish(
+                result, where, transport, clock, out_root=out_root, metadata=generation
             )
-            if stored is not None and stored.status == row.status:
-                # the recorded result has the steps' status codes that explain a failure
-                result = result_from_stored(stored.to_result())
-            else:
-                result = RunResult.from_dict(
-                    {"runId": row.run_id, "workflowId": WORKFLOW_ID, "status": row.status,
-                     "outputs": row.outputs, "error": row.error}
-                )  # fmt: skip
-            try:
-                done.outcome = await finish(result, req, api_base=base, token=token, http=http)
-                done.outcome.simulated = simulated
-            except WeftError as exc:
-                done.error = exc.what
-            if on_row is not None:
-                on_row(done)
-            return done
+        except CivitaiError as exc:
+            return replace(row, status=RunStatus.FAILED, error=exc.at_run(row.run_id).to_dict())
+        extra = {
+            "workflowId": outcome.workflow_id,
+            "cost": outcome.cost,
+            "files": [str(f) for f in outcome.files],
+        }
+        if outcome.blocked:
+            extra["blocked"] = [b.to_dict() for b in outcome.blocked]
+            return replace(row, status=PARTIAL, extra=extra)
+        return replace(row, extra=extra)
 
-        def row_done(row: RowResult) -> None:
-            downloads.append(asyncio.ensure_future(download(row)))
+    async def close() -> None:
+        closing = getattr(transport, "close", None)
+        if closing is not None:
+            await closing()
 
-        servers = {name: base for name in SOURCES} if base else None
-        await run_batch(
-            bundle_path(), rows, workflow_id=WORKFLOW_ID, defaults=row_defaults,
-            concurrency=concurrency, servers=servers, store=opened, prepare_inputs=prepare,
-            on_row_done=row_done, on_progress=on_progress,
-        )  # fmt: skip
-        outcomes = list(await asyncio.gather(*downloads))
-        return sorted(outcomes, key=lambda o: o.row)
-    raise AssertionError("unreachable")  # pragma: no cover
+    return RowHooks(
+        prepare_inputs=prepare, resume_inputs=resume_inputs, finish_row=finish_row, close=close
+    )
+
+
+def row_line(row: RowResult) -> str:
+    """The line printed as a row finishes."""
+    if row.ok or row.partial:
+        files = row.extra.get("files") or []
+        where = str(Path(files[0]).parent) if files else "-"
+        line = (
+            f"row {row.row}: {row.extra.get('workflowId')} {row.extra.get('cost')} Buzz, "
+            f"{len(files)} saved in {where}"
+        )
+        blocked = row.extra.get("blocked") or []
+        return line + (f" ({len(blocked)} blocked)" if blocked else "")
+    error = row.error or {}
+    civitai = error.get("civitai")
+    reason = civitai.get("message") if isinstance(civitai, dict) else error.get("reason")
+    return f"row {row.row}: error: {reason}"
+
+
+__all__ = ["KNOWN", "ask_from_row", "civitai_row_hooks", "row_line"]

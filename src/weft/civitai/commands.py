@@ -1,4 +1,5 @@
-"""``weft civitai``: ``generate`` images from a model version, ``simulate`` a local Civitai."""
+"""``weft civitai``: ``generate`` images from a model version of any role, ``models`` lists what
+can be passed, ``resume`` finishes a run that stopped, ``simulate`` serves a local Civitai."""
 
 from __future__ import annotations
 
@@ -14,8 +15,12 @@ from typing import Any
 
 import click
 
-from weft.civitai.generate import GenerateOutcome, GenerateRequest, generate
+from weft.civitai.errors import CivitaiError
+from weft.civitai.generate import GenerateOutcome
+from weft.cli.options import STORE_HELP
 from weft.errors import WeftError
+
+EXIT_PARTIAL = 3
 
 
 @click.group(name="civitai", help="Generate images on Civitai (or its simulator).")
@@ -23,38 +28,68 @@ def civitai() -> None:
     pass
 
 
+_TOKEN = click.option(
+    "--token",
+    envvar="CIVITAI_API_TOKEN",
+    help="API token (or CIVITAI_API_TOKEN); without one, the embedded simulator is used.",
+)
+_API_BASE = click.option(
+    "--api-base", metavar="URL", help="One base URL serving both APIs (e.g. a weft simulator)."
+)
+
+
 @civitai.command(name="generate")
-@click.option("--model-version", type=int, help="Catalog model version id.")
-@click.option("--prompt")
-@click.option("--quantity", type=click.IntRange(1, 12), help="Images (1-12, default 1).")
-@click.option("--negative-prompt")
-@click.option("--width", type=click.IntRange(64, 2048), help="Default 1024 (SDXL) / 512 (SD1).")
-@click.option("--height", type=click.IntRange(64, 2048))
-@click.option("--steps", type=click.IntRange(1, 150), help="Sampling steps (default 20).")
-@click.option("--cfg-scale", type=click.FloatRange(0, 30), help="Default 7.")
-@click.option("--seed", type=int)
+@click.option("--model-version", type=click.IntRange(1), metavar="ID",
+              help="Catalog model version id: a checkpoint, LoRA/LoCon/DoRA, embedding or VAE "
+                   "(required unless every --batch row has modelVersionId).")  # fmt: skip
+@click.option("--prompt", help="What to generate (the version's trigger words are added).")
+@click.option("--negative-prompt", help="What to keep out of the image (SD family).")
+@click.option("--checkpoint", type=click.IntRange(1), metavar="ID",
+              help="The base checkpoint (default: the version itself, or for an add-on its "
+                   "family's default checkpoint).")  # fmt: skip
+@click.option("--lora", "loras", multiple=True, metavar="ID[:STRENGTH]",
+              help="Add a LoRA/LoCon/DoRA (repeatable; strength 0-4, default 1).")  # fmt: skip
+@click.option("--quantity", type=int, help="Images (1-12; Flux.2 1-4; default 1).")
+@click.option("--width", type=int, help="Pixels (default 512 SD1, 1024 others).")
+@click.option("--height", type=int, help="Pixels (default 512 SD1, 1024 others).")
+@click.option("--steps", type=int, help="Sampling steps (default 25; Flux 28; distilled 6).")
+@click.option("--cfg-scale", type=float, help="Guidance (default 7; Flux 3.5/2.5; distilled 1.5).")
+@click.option("--sampler", help="The engine's sampler name (default euler for the SD family).")
+@click.option("--clip-skip", type=int, help="SD 1.x only (default 2).")
+@click.option("--seed", type=int, help="Default: a random seed (recorded with the images).")
+@click.option("--no-trigger-words", is_flag=True, help="Do not add add-ons' trigger words.")
+@click.option("--whatif", is_flag=True, help="Print the price and whether the Buzz suffices.")
+@click.option("--max-cost", type=click.FloatRange(min=0), metavar="BUZZ",
+              help="Refuse to submit a generation priced above this.")  # fmt: skip
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Where to save images (default ./weft-out/<workflowId>/).")  # fmt: skip
+              help="Where to save images [default: ./weft-out/<workflowId>/].")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@click.option("--token", envvar="CIVITAI_API_TOKEN", help="API token (or CIVITAI_API_TOKEN).")
-@click.option("--api-base", help="One base URL serving both APIs (e.g. a weft simulator).")
-@click.option("--store", "store_path", help="Run store (default: per-user; env WEFT_STORE).")
+@_TOKEN
+@_API_BASE
+@click.option("--store", "store_path", metavar="PATH|URL", help=STORE_HELP)
 @click.option("--batch", "batch_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="One generation per row (.jsonl/.csv of workflow inputs: modelVersionId, "
-                   "prompt, ...); the options fill what a row leaves out. Run it again to finish "
-                   "a batch that stopped.")  # fmt: skip
+              help="One generation per row (.jsonl/.csv with modelVersionId, prompt, loras, "
+                   "...); the options fill what a row leaves out. Run it again to finish a "
+                   "batch that stopped.")  # fmt: skip
 @click.option("--concurrency", type=click.IntRange(1), default=4, show_default=True,
               help="Rows generated at once (--batch).")  # fmt: skip
 def generate_command(
     model_version: int | None,
     prompt: str | None,
-    quantity: int | None,
     negative_prompt: str | None,
+    checkpoint: int | None,
+    loras: tuple[str, ...],
+    quantity: int | None,
     width: int | None,
     height: int | None,
     steps: int | None,
     cfg_scale: float | None,
+    sampler: str | None,
+    clip_skip: int | None,
     seed: int | None,
+    no_trigger_words: bool,
+    whatif: bool,
+    max_cost: float | None,
     out: Path | None,
     as_json: bool,
     token: str | None,
@@ -63,148 +98,219 @@ def generate_command(
     batch_path: Path | None,
     concurrency: int,
 ) -> None:
-    """Resolve a model version, generate with it, and save every image.
+    """Resolve a model version, generate with it, and save every image with its parameters.
 
-    The run is recorded; if it stops (kill, crash), `weft civitai resume RUN_ID` finishes it
-    without submitting (or paying for) the generation twice."""
+    The run is recorded; if it stops (kill, crash, outage), `weft resume RUN_ID` finishes it
+    without submitting (or paying for) the generation twice. Exit status: 0 saved, 1 failed,
+    2 refused before anything was sent, 3 partial (some images blocked), 4 stopped but
+    resumable."""
+    from weft.civitai.generate import GenerateRequest
+    from weft.civitai.planning import GenerationAsk, LoraChoice
+
     if batch_path is None and (model_version is None or prompt is None):
         raise click.UsageError("--model-version and --prompt are required (or --batch FILE)")
+    try:
+        ask = GenerationAsk(
+            model_version=model_version or 0, prompt=prompt or "",
+            negative_prompt=negative_prompt, checkpoint=checkpoint,
+            loras=tuple(LoraChoice.parse(text) for text in loras), width=width, height=height,
+            steps=steps, cfg_scale=cfg_scale, seed=seed, quantity=quantity, sampler=sampler,
+            clip_skip=clip_skip, trigger_words=not no_trigger_words,
+        )  # fmt: skip
+    except CivitaiError as exc:
+        _fail(exc, as_json)
     req = GenerateRequest(
-        model_version=model_version or 0, prompt=prompt or "", token=token or None,
-        api_base=api_base,
-        quantity=quantity, negative_prompt=negative_prompt, width=width, height=height,
-        steps=steps, cfg_scale=cfg_scale, seed=seed, out=out,
+        ask=ask, token=token or None, api_base=api_base, out=out, whatif=whatif,
+        max_cost=max_cost,
     )  # fmt: skip
-
     if batch_path is not None:
         _batch(batch_path, req, concurrency, store_path, as_json)
         return
-    _report(
-        lambda progress: generate(req, notice=_err, progress=progress, store=store_path), as_json
-    )
+    from weft.civitai.generate import generate
+
+    _report(lambda: generate(req, notice=_err, progress=not as_json, store=store_path), as_json)
 
 
-def _batch(
-    rows: Path, req: GenerateRequest, concurrency: int, store: str | None, as_json: bool
-) -> None:
-    """``--batch``: the same progress display, results file and Ctrl-C handling as
-    ``weft batch``, plus each row's images saved as the row finishes."""
-    from weft.batch.commands import EXIT_INTERRUPTED, ResultsFile, default_results_path
-    from weft.batch.rows import read_rows
-    from weft.civitai.batch import BatchRowOutcome, generate_batch
-    from weft.progress import batch_display
+def _batch(rows: Path, req: Any, concurrency: int, store: str | None, as_json: bool) -> None:
+    """``--batch``: ``weft batch``'s progress display, results file and Ctrl-C handling, with
+    each row planned, generated and its images saved."""
+    from weft.batch.commands import run_batch_command
+    from weft.batch.runner import BatchOptions
+    from weft.civitai import SUBMIT_WORKFLOW, bundle_path
+    from weft.civitai.batch import civitai_row_hooks, row_line
+    from weft.civitai.generate import Deployment, simulator_notice
+    from weft.effects.aiohttp_transport import AiohttpTransport
+    from weft.effects.clock import SystemClock
+    from weft.engine.options import RunOptions
+    from weft.store import store_scope
 
-    try:
-        total = len(read_rows(rows))  # a bad inputs file fails before anything starts
-    except WeftError as exc:
-        _err(f"error: {exc}")
-        sys.exit(exc.exit_code)
-    results_path = default_results_path(rows)
-    results = ResultsFile(results_path)
-    finished: dict[int, BatchRowOutcome] = {}
-    display = batch_display(total)
+    with contextlib.ExitStack() as stack:
+        if req.token is None:  # the embedded simulator, in a thread of its own
+            from weft.civitai.simulator import SimulatorConfig, start_simulator_thread
 
-    def row_done(done: BatchRowOutcome) -> None:
-        finished[done.row] = done
-        results.add(done)
-        if as_json:
-            return
-        if done.outcome is None:
-            click.echo(f"row {done.row}: error: {done.error}")
-            return
-        o = done.outcome
-        where = o.files[0].parent if o.files else "-"
-        click.echo(
-            f"row {done.row}: {o.workflow_id} {o.cost} Buzz, {len(o.files)} saved in {where}"
-        )
-
-    display.start()
-    try:
-        outcomes = asyncio.run(
-            generate_batch(rows, req, concurrency=concurrency, store=store, notice=_err,
-                           on_row=row_done, on_progress=display.update)
+            sim = start_simulator_thread(SimulatorConfig())
+            stack.callback(sim.stop)
+            _err(simulator_notice(sim.base_url))
+            where = Deployment(sim.token, sim.base_url, simulated=True)
+        else:
+            where = Deployment(req.token, req.api_base)
+        opened = stack.enter_context(store_scope(store))
+        hooks = civitai_row_hooks(
+            req.ask, where, AiohttpTransport(limit=max(concurrency * 2, 10)), SystemClock(),
+            opened, out_root=req.out or Path("weft-out"),
         )  # fmt: skip
-    except KeyboardInterrupt:
-        display.stop()
-        results.rewrite(list(finished.values()))
-        failed = sum(1 for o in finished.values() if o.outcome is None)
-        _err(
-            f"interrupted: {len(finished)} of {total} rows finished ({failed} failed), results in "
-            f"{results_path}; nothing is lost: run the same command again to finish the rest "
-            "(no row is submitted or charged twice)"
-        )
-        sys.exit(EXIT_INTERRUPTED)
-    except WeftError as exc:
-        display.stop()
-        results.rewrite(list(finished.values()))
-        _err(f"error: {exc.what}")
-        if exc.hint:
-            _err(f"  fix: {exc.hint}")
-        sys.exit(exc.exit_code)
-    display.stop()
-    results.rewrite(outcomes)
-    failed = sum(1 for o in outcomes if o.outcome is None)
-    if as_json:
-        click.echo(json.dumps([o.to_dict() for o in outcomes], indent=2))
-    _err(
-        f"{len(outcomes) - failed} of {len(outcomes)} rows generated, {failed} failed; "
-        f"results in {results_path}"
-    )
-    sys.exit(1 if failed else 0)
+        code = run_batch_command(
+            bundle_path(), rows, workflow_id=SUBMIT_WORKFLOW,
+            options=RunOptions.build(servers=where.servers()),
+            batch=BatchOptions(concurrency=concurrency), hooks=hooks, store=opened,
+            as_json=as_json, row_line=row_line,
+        )  # fmt: skip
+    sys.exit(code)
 
 
 @civitai.command(name="resume")
 @click.argument("run_id")
-@click.option("--token", envvar="CIVITAI_API_TOKEN", help="API token (or CIVITAI_API_TOKEN).")
-@click.option("--api-base", help="Override the base URL the run was started against.")
+@_TOKEN
+@_API_BASE
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@click.option("--store", "store_path", help="Run store (default: per-user; env WEFT_STORE).")
+@click.option("--store", "store_path", metavar="PATH|URL", help=STORE_HELP)
 def resume_command(
     run_id: str, token: str | None, api_base: str | None, as_json: bool, store_path: str | None
 ) -> None:
-    """Finish a `weft civitai generate` run that stopped, and save its images.
+    """Finish a `weft civitai generate` run that stopped, and save its images (the same as
+    `weft resume RUN_ID`).
 
     The token is never stored: pass it again. A submit whose answer was lost is sent again with
     the run's externalId, so Civitai returns the same workflow and charges once."""
-    from weft.civitai.resume import resume
+    resume_run(run_id, token=token, api_base=api_base, as_json=as_json, store=store_path)
+
+
+def resume_run(
+    run_id: str,
+    *,
+    token: str | None,
+    api_base: str | None = None,
+    as_json: bool = False,
+    store: Any = None,
+) -> None:
+    """Resume a Civitai run and print its summary (``weft resume`` comes here for them)."""
+    from weft.civitai.resume import resume_generation
 
     _err(f"resuming run {run_id}")
     _report(
-        lambda progress: resume(
-            run_id, token=token or None, api_base=api_base, store=store_path, progress=progress
+        lambda: resume_generation(
+            run_id, token=token or None, api_base=api_base, store=store, notice=_err,
+            progress=not as_json,
         ),
         as_json,
-    )
+    )  # fmt: skip
+
+
+@civitai.command(name="models")
+@click.argument("query", required=False)
+@click.option("--type", "types", multiple=True,
+              type=click.Choice(["Checkpoint", "LORA", "LoCon", "DoRA", "TextualInversion",
+                                 "VAE"], case_sensitive=False),
+              help="Only models of this type (repeatable).")  # fmt: skip
+@click.option(
+    "--base-model",
+    "base_models",
+    multiple=True,
+    help="Only versions for this base model, e.g. 'SDXL 1.0', Pony (repeatable).",
+)
+@click.option("--limit", type=click.IntRange(1, 100), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the models as JSON.")
+@_TOKEN
+@_API_BASE
+def models_command(
+    query: str | None,
+    types: tuple[str, ...],
+    base_models: tuple[str, ...],
+    limit: int,
+    as_json: bool,
+    token: str | None,
+    api_base: str | None,
+) -> None:
+    """List model versions you can pass to `generate` (search Civitai, or the simulator's
+    catalog without a token), with their family and role."""
+    from weft.civitai.models import list_models, render_models
+
+    try:
+        rows = asyncio.run(
+            list_models(query, types=list(types), base_models=list(base_models), limit=limit,
+                        token=token or None, api_base=api_base, notice=_err)
+        )  # fmt: skip
+    except WeftError as exc:
+        _err(f"error: {exc}")
+        sys.exit(exc.exit_code)
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in rows], indent=2))
+        return
+    for line in render_models(rows):
+        click.echo(line)
 
 
 def _err(line: str) -> None:
     click.echo(line, err=True)
 
 
-def _report(
-    start: Callable[[Callable[[str], None] | None], Coroutine[Any, Any, GenerateOutcome]],
-    as_json: bool,
-) -> None:
-    """Run ``start(progress)`` and print its summary (or one error line and exit)."""
+def _fail(exc: WeftError, as_json: bool) -> Any:
+    if as_json:
+        data = exc.to_dict() if isinstance(exc, CivitaiError) else {"message": exc.what}
+        click.echo(json.dumps({"status": "failed", "error": data}, indent=2))
+    _err(f"error: {exc.what}" + (f" ({exc.where})" if exc.where else ""))
+    if exc.why:
+        _err(f"  why: {exc.why}")
+    if exc.hint:
+        _err(f"  fix: {exc.hint}")
+    sys.exit(exc.exit_code)
+
+
+def _report(start: Callable[[], Coroutine[Any, Any, GenerateOutcome]], as_json: bool) -> None:
+    """Run ``start()`` and print its summary (or one error and exit)."""
     try:
-        outcome = asyncio.run(start(None if as_json else lambda s: _err(f"  … {s}")))
+        outcome = asyncio.run(start())
     except WeftError as exc:
-        if as_json:
-            click.echo(json.dumps({"status": "failed", "error": exc.what}))
-        _err(f"error: {exc.what}")
-        if exc.hint:
-            _err(f"  fix: {exc.hint}")
-        sys.exit(exc.exit_code)
+        _fail(exc, as_json)
     if as_json:
         click.echo(json.dumps(outcome.to_dict(), indent=2))
-        return
-    click.echo(f"AIR:       {outcome.air} ({outcome.base_model})")
-    click.echo(f"workflow:  {outcome.workflow_id} ({outcome.status})")
-    click.echo(f"cost:      {outcome.cost} Buzz")
-    for url in outcome.image_urls:
-        click.echo(f"image:     {url}")
+        sys.exit(EXIT_PARTIAL if outcome.status == "partial" else 0)
+    for line in summary_lines(outcome):
+        click.echo(line)
+    sys.exit(EXIT_PARTIAL if outcome.status == "partial" else 0)
+
+
+def summary_lines(outcome: GenerateOutcome) -> list[str]:
+    """What a finished (or priced) generation prints."""
+    plan = outcome.plan
+    lines: list[str] = []
+    if plan is not None:
+        lines.append(
+            f"model:     {plan.checkpoint.title} ({plan.family.label}, {plan.checkpoint.air.text})"
+        )
+        for r in plan.resources[1:]:
+            strength = f" x{r.strength:g}" if r.strength is not None else ""
+            lines.append(f"{r.role + ':':<10} {r.version.title}{strength} ({r.version.air.text})")
+    elif outcome.air:
+        lines.append(f"model:     {outcome.air} ({outcome.base_model})")
+    if outcome.status == "preview":
+        lines.append(f"cost:      {outcome.cost} Buzz (preview: nothing was submitted or charged)")
+        if outcome.insufficient_buzz is not None:
+            enough = "no: add Buzz first" if outcome.insufficient_buzz else "yes"
+            lines.append(f"balance:   enough Buzz: {enough}")
+        return lines
+    lines.append(f"workflow:  {outcome.workflow_id} ({outcome.workflow_status})")
+    lines.append(f"cost:      {outcome.cost} Buzz")
     for path in outcome.files:
-        click.echo(f"saved:     {path}")
+        lines.append(f"saved:     {path}")
+    for b in outcome.blocked:
+        lines.append(f"blocked:   image {b.index + 1}: {b.reason}")
+    if outcome.status == "partial":
+        lines.append(
+            f"partial:   {len(outcome.files)} of {len(outcome.files) + len(outcome.blocked)} "
+            "images saved"
+        )
+    return lines
 
 
 @civitai.command(name="simulate")
@@ -213,14 +319,29 @@ def _report(
 @click.option("--token", help="Token of the ready account (default: generated).")
 @click.option("--balance", type=int, default=10_000, show_default=True, help="Its Buzz.")
 @click.option("--step-seconds", type=float, default=None,
-              help="Seconds in each running status (default 0.4 0.4 0.4 1.2).")  # fmt: skip
+              help="Seconds a workflow spends in each of its four running statuses (default: "
+                   "0.4 unassigned, 0.4 preparing, 0.4 scheduled, 1.2 processing).")  # fmt: skip
 @click.option("--outcome", type=click.Choice(["succeeded", "failed", "expired"]),
               default="succeeded", show_default=True)  # fmt: skip
 @click.option("--rate-limit", type=click.FloatRange(0, 1), default=0.0,
-              help="Fraction of workflow requests answered 429.")  # fmt: skip
+              help="Fraction of workflow requests answered 429 (with Retry-After).")  # fmt: skip
 @click.option("--retry-after", type=float, default=1.0, show_default=True, help="Seconds.")
 @click.option("--wait-unit", type=float, default=1.0, show_default=True,
               help="Real seconds per `wait` second (tests shrink it).")  # fmt: skip
+@click.option("--faults", "faults_spec", default="", metavar="SPEC",
+              help="Injected failures, comma-separated KIND[@ENDPOINTS]=RATE or KIND=#N (the "
+                   "Nth request): KIND is 5xx, 500, 502, 503, 504, html (a gateway's 502 page), "
+                   "reset, slow, 429 (the edge's, no Retry-After); ENDPOINTS joined by '+' from "
+                   "site, submit, poll, blob (default all); blocked=RATE blocks that fraction of "
+                   "images. Example: 5xx=0.2,reset@submit=0.05,blocked=0.1")  # fmt: skip
+@click.option("--after-commit", is_flag=True,
+              help="Submit faults strike after the workflow was created and paid.")  # fmt: skip
+@click.option("--slow-seconds", type=float, default=2.0, show_default=True,
+              help="Delay of a 'slow' fault.")  # fmt: skip
+@click.option("--fault-seed", type=int, default=7, show_default=True,
+              help="Seed of the fault and blocked-image draws.")  # fmt: skip
+@click.option("--wait-boolean", is_flag=True,
+              help="Like older deployments: GET ?wait is a boolean (integers: 400).")  # fmt: skip
 @click.option("--summary", is_flag=True,
               help="When stopped, print the counters (workflows, charges...) as JSON.")  # fmt: skip
 def simulate_command(
@@ -233,14 +354,24 @@ def simulate_command(
     rate_limit: float,
     retry_after: float,
     wait_unit: float,
+    faults_spec: str,
+    after_commit: bool,
+    slow_seconds: float,
+    fault_seed: int,
+    wait_boolean: bool,
     summary: bool,
 ) -> None:
     """Serve a local Civitai (Site API + Orchestration) until interrupted."""
-    from weft.civitai.simulator import SimulatorConfig, run_simulator
+    from weft.civitai.simulator import SimulatorConfig, parse_faults, run_simulator
 
+    try:
+        faults, blocked = parse_faults(faults_spec, after_commit=after_commit, delay=slow_seconds)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--faults") from None
     config = SimulatorConfig(token=token or os.environ.get("WEFT_SIM_TOKEN"), balance=balance,
                              outcome=outcome, rate_limit=rate_limit, retry_after=retry_after,  # type: ignore[arg-type]
-                             wait_unit=wait_unit)  # fmt: skip
+                             wait_unit=wait_unit, faults=faults, blocked_rate=blocked,
+                             fault_seed=fault_seed, wait_boolean=wait_boolean)  # fmt: skip
     if step_seconds is not None:
         config.unassigned = config.preparing = config.scheduled = step_seconds
         config.processing = step_seconds

@@ -1,446 +1,477 @@
-"""``weft civitai generate``: run the bundled workflow, then download and check every image."""
+"""``weft civitai generate``: plan a generation, price it (``--whatif``, ``--max-cost``), run the
+bundle's ``submit-and-wait`` workflow as a recorded run, save every image with its parameters.
+
+The run's id is the root of its ``externalId`` (``weft-<runId>``): a resumed or repeated submit
+of the same run finds the workflow Civitai already created instead of paying twice. The run is
+recorded with the labels ``weft resume`` needs (where the images go, which deployment).
+"""
 
 from __future__ import annotations
 
-import io
-import os
+import contextlib
 import re
-from collections.abc import Awaitable, Callable
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
-from PIL import Image
+from weft.civitai import SUBMIT_WORKFLOW, bundle_path
+from weft.civitai.errors import CivitaiError, Reason
+from weft.civitai.failures import explain
+from weft.civitai.images import Blocked, ImageMetadata, a1111_parameters, save_images
+from weft.civitai.planning import GenerationAsk, GenerationPlan, plan_generation
+from weft.civitai.site import SITE_BASE, SiteClient
+from weft.effects import Clock, RunRecorder, Transport
+from weft.engine.result import RunEvent, RunResult
 
-from weft.civitai import SOURCES, WORKFLOW_ID, bundle_path
-from weft.errors import WeftError
+if TYPE_CHECKING:
+    from weft.civitai.simulator import SimulatorConfig
 
-SITE_BASE = "https://civitai.com"
+ORCHESTRATION_BASE = "https://orchestration.civitai.com"
+KIND = "civitai-generate"
+PREVIEW_WORKFLOW = "preview-cost"
+SOURCES = ("site", "orchestration")
 
 
-class GenerationFailed(WeftError):
-    """The generation did not produce images. Exit code 1."""
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """Where the two APIs are and the token to use (never stored)."""
 
-    exit_code = 1
+    token: str
+    api_base: str | None = None  # one base serving both APIs (a simulator), else civitai.com
+    simulated: bool = False
+
+    @property
+    def site_base(self) -> str:
+        return self.api_base or SITE_BASE
+
+    @property
+    def orchestration_base(self) -> str:
+        return self.api_base or ORCHESTRATION_BASE
+
+    def servers(self) -> dict[str, str]:
+        return {"site": self.site_base, "orchestration": self.orchestration_base}
 
 
 @dataclass
 class GenerateRequest:
-    model_version: int
-    prompt: str
+    """A ``weft civitai generate``: what to generate, where to save it, what to do first."""
+
+    ask: GenerationAsk
     token: str | None = None
     api_base: str | None = None
-    quantity: int | None = None
-    negative_prompt: str | None = None
-    width: int | None = None
-    height: int | None = None
-    steps: int | None = None
-    cfg_scale: float | None = None
-    seed: int | None = None
     out: Path | None = None
     # without ``out``: images go to ``<out_root>/<workflowId>/`` (default ``./weft-out``)
     out_root: Path | None = None
     # long-poll length per request: short enough to report status changes and queue position
-    wait_seconds: int | None = 10
+    wait_seconds: int = 10
+    whatif: bool = False
+    max_cost: float | None = None
 
 
 @dataclass
 class GenerateOutcome:
-    run_id: str
-    air: str | None
-    base_model: str | None
-    workflow_id: str | None
-    status: str | None
-    cost: Any
+    """What a generation produced (or, for ``--whatif``, what it would cost)."""
+
+    run_id: str | None
+    status: str  # succeeded, partial, preview
+    plan: GenerationPlan | None = None
+    workflow_id: str | None = None
+    workflow_status: str | None = None
+    cost: Any = None
     files: list[Path] = field(default_factory=list)
+    blocked: list[Blocked] = field(default_factory=list)
     image_urls: list[str] = field(default_factory=list)  # as the API gave them (they expire)
+    insufficient_buzz: bool | None = None
     simulated: bool = False
-    api_base: str | None = None
+    air: str | None = None
+    base_model: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "runId": self.run_id,
+            "status": self.status,
             "air": self.air,
             "baseModel": self.base_model,
             "workflowId": self.workflow_id,
-            "status": self.status,
+            "workflowStatus": self.workflow_status,
             "cost": self.cost,
             "imageUrls": self.image_urls,
             "files": [str(f) for f in self.files],
+            "blocked": [b.to_dict() for b in self.blocked],
             "simulated": self.simulated,
         }
+        if self.insufficient_buzz is not None:
+            d["insufficientBuzz"] = self.insufficient_buzz
+        if self.plan is not None:
+            d["generation"] = self.plan.to_dict()
+        return d
 
 
-def workflow_inputs(req: GenerateRequest, token: str, external_id: str) -> dict[str, Any]:
-    values = {
-        "token": token,
-        "modelVersionId": req.model_version,
-        "prompt": req.prompt,
-        "externalId": external_id,
-        "negativePrompt": req.negative_prompt,
-        "width": req.width,
-        "height": req.height,
-        "steps": req.steps,
-        "cfgScale": req.cfg_scale,
-        "seed": req.seed,
-        "quantity": req.quantity,
-        "waitSeconds": req.wait_seconds,
-    }
-    return {k: v for k, v in values.items() if v is not None}
+def external_id_for(run_id: str, suffix: str = "") -> str:
+    """The idempotency key of a run: a repeated submit of the same run cannot charge twice."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", f"weft-{run_id}{suffix}")[:128]
 
 
-async def open_deployment(
-    stack: AsyncExitStack,
+@asynccontextmanager
+async def deployment(
     token: str | None,
     api_base: str | None,
-    simulator_config: Any,
-    notice: Callable[[str], None],
-) -> tuple[str, str | None, bool]:
-    """(token, api base, simulated): the given deployment, or without a token the embedded
-    simulator, started on ``stack`` and announced in one line through ``notice``."""
+    simulator_config: SimulatorConfig | None = None,
+    notice: Callable[[str], None] = print,
+) -> AsyncIterator[Deployment]:
+    """The given deployment, or without a token the embedded simulator (started here, stopped
+    on exit, announced in one line through ``notice``)."""
     if token:
-        return token, api_base, False
+        yield Deployment(token, api_base)
+        return
     from weft.civitai.simulator import SimulatorConfig, run_simulator
 
-    sim = await stack.enter_async_context(run_simulator(simulator_config or SimulatorConfig()))
-    notice(
-        f"No Civitai token (--token or CIVITAI_API_TOKEN): using the embedded simulator at "
-        f"{sim.base_url}"
+    async with run_simulator(simulator_config or SimulatorConfig()) as sim:
+        notice(simulator_notice(sim.base_url))
+        yield Deployment(sim.token, sim.base_url, simulated=True)
+
+
+def simulator_notice(base_url: str) -> str:
+    return (
+        f"No Civitai token (--token or CIVITAI_API_TOKEN): using weft's embedded simulator at "
+        f"{base_url} (placeholder images, nothing is charged)"
     )
-    return sim.token, sim.base_url, True
+
+
+def run_labels(req: GenerateRequest, where: Deployment) -> dict[str, str]:
+    """What ``weft resume`` needs besides the engine's record: the kind of run, where the
+    images go and which deployment it talks to (never the token)."""
+    labels = {"kind": KIND, "command": "civitai generate"}
+    if where.api_base:  # else civitai.com and orchestration.civitai.com
+        labels["apiBase"] = where.api_base
+    if req.out is not None:
+        labels["out"] = str(req.out.resolve())
+    else:
+        labels["outRoot"] = str((req.out_root or Path("weft-out")).resolve())
+    if where.simulated:
+        labels["simulator"] = "embedded"
+    return labels
+
+
+def workflow_inputs(
+    plan: GenerationPlan, token: str, external_id: str, wait_seconds: int
+) -> dict[str, Any]:
+    """The ``submit-and-wait`` inputs of a plan."""
+    return {
+        "token": token,
+        "input": plan.input,
+        "externalId": external_id,
+        "metadata": plan.to_dict(),
+        "waitSeconds": wait_seconds,
+    }
+
+
+class StatusLines:
+    """A ``step_line`` for :class:`weft.progress.ProgressPrinter`: one line per change of the
+    workflow's status or queue position, and one per streak of answers that are retried."""
+
+    def __init__(self, submitted: Callable[[str], None] | None = None) -> None:
+        self._last: tuple[Any, Any] | None = None
+        self._workflow_id: str | None = None
+        self._retrying = False
+        self._submitted = submitted
+
+    def __call__(self, event: RunEvent) -> str | None:
+        code = event.status_code
+        if not event.success:
+            if self._retrying:
+                return None
+            self._retrying = True
+            said = f"answered {code}" if code is not None else "gave no answer"
+            return f"  … Civitai {said} at {event.step_id}; trying again"
+        self._retrying = False
+        outputs = event.outputs or {}
+        status = outputs.get("status")
+        if not isinstance(status, str):
+            return None
+        workflow_id = outputs.get("workflowId")
+        if isinstance(workflow_id, str) and self._workflow_id is None:
+            self._workflow_id = workflow_id
+            if self._submitted is not None:
+                self._submitted(workflow_id)
+        position = outputs.get("queuePosition")
+        if (status, position) == self._last:
+            return None
+        self._last = (status, position)
+        line = f"  … {self._workflow_id or ''} {status}".rstrip()
+        if isinstance(position, int):
+            line += f" (queue position {position})"
+        return line
 
 
 async def generate(
     req: GenerateRequest,
     *,
     notice: Callable[[str], None] = print,
-    progress: Callable[[str], None] | None = None,
-    simulator_config: Any = None,
-    clock: Any = None,
+    progress: bool = True,
+    simulator_config: SimulatorConfig | None = None,
+    clock: Clock | None = None,
     store: Any = None,
+    transport: Transport | None = None,
 ) -> GenerateOutcome:
-    """Run the generation; raise :class:`GenerationFailed` with a one-line reason on failure.
+    """Plan, price, run and save one generation; :class:`CivitaiError` when it stops.
 
-    ``clock`` (a :class:`weft.clock.ManualClock` in tests) replaces the system clock for the
-    engine's waits (pacing, ``Retry-After``). ``store`` is a run store path (default: the
-    per-user store, ``WEFT_STORE``); the run is recorded there with the labels
-    ``weft civitai resume`` needs, and its id is announced through ``notice`` before it starts.
+    ``notice`` gets the lines a user reads (the simulator line, the run id once resume can find
+    it); ``progress`` adds status lines on stderr. ``store`` is a run store or its path/URL
+    (default: the per-user store).
     """
-    from weft.api import new_run_id, run_async
+    from weft.api import new_run_id, transport_scope
+    from weft.effects.clock import SystemClock
+    from weft.store import store_scope
 
-    run_id = new_run_id()
+    clock = clock or SystemClock()
     async with AsyncExitStack() as stack:
-        token, base, simulated = await open_deployment(
-            stack, req.token, req.api_base, simulator_config, notice
+        where = await stack.enter_async_context(
+            deployment(req.token, req.api_base, simulator_config, notice)
         )
-        recorder = _open_recorder(store)
-        if recorder is not None:
-            stack.callback(recorder.close)
+        sender = await stack.enter_async_context(transport_scope(transport))
+        site = SiteClient(sender, clock, base=where.site_base, token=where.token)
+        plan = await plan_generation(req.ask, site)
+        preview = None
+        if req.whatif or req.max_cost is not None:
+            preview = await preview_cost(plan, where, sender, clock)
+            if req.whatif:
+                return GenerateOutcome(
+                    run_id=None,
+                    status="preview",
+                    plan=plan,
+                    cost=preview[0],
+                    insufficient_buzz=preview[1],
+                    simulated=where.simulated,
+                    air=plan.checkpoint.air.text,
+                    base_model=plan.checkpoint.base_model,
+                )
+            _check_max_cost(preview[0], req.max_cost)
+        recorder: RunRecorder | None = None
+        with contextlib.suppress(Exception):
+            recorder = stack.enter_context(store_scope(store))
         if recorder is None:
-            notice(f"run {run_id} (not recorded: the run store is unavailable)")
-        elif simulated:
-            notice(f"run {run_id}")
-        else:
-            notice(f"run {run_id} (resume with: weft civitai resume {run_id})")
-        servers = {name: base for name in SOURCES} if base else None
-        result = await run_async(
-            bundle_path(), WORKFLOW_ID, workflow_inputs(req, token, external_id_for(run_id)),
-            servers=servers, run_id=run_id, recorder=recorder, clock=clock,
-            on_event=ProgressReporter(progress) if progress is not None else None,
-            labels=run_labels(req, base, simulated),
-        )  # fmt: skip
-        if recorder is not None:
-            # one run, not a batch: its end is written before the downloads (a crash while
-            # downloading then resumes with the run finished, fetching only missing images)
-            recorder.flush()
-        outcome = await finish(result, req, api_base=base, token=token)
-        outcome.simulated = simulated
-        return outcome
+            notice("the run store is unavailable: this run is not recorded (no resume)")
+        run_id = new_run_id()
+        result = await _run(req, plan, where, run_id, sender, clock, recorder, notice, progress)
+        return await finish(
+            result, where, sender, clock, out=req.out, out_root=req.out_root, plan=plan
+        )
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-KIND = "civitai-generate"
+async def _run(
+    req: GenerateRequest,
+    plan: GenerationPlan,
+    where: Deployment,
+    run_id: str,
+    transport: Transport,
+    clock: Clock,
+    recorder: RunRecorder | None,
+    notice: Callable[[str], None],
+    progress: bool,
+) -> RunResult:
+    from weft.api import run_async
+    from weft.progress import ProgressPrinter
+
+    def submitted(workflow_id: str) -> None:
+        # the run's start was made durable before the submit went out: resume can find it
+        if recorder is not None and not where.simulated:
+            notice(f"run {run_id}: workflow {workflow_id} (resume with: weft resume {run_id})")
+        else:
+            notice(f"run {run_id}: workflow {workflow_id}")
+
+    lines = StatusLines(submitted)
+    on_event = (
+        ProgressPrinter(step_line=lines, run_lines=False) if progress else _QuietEvents(lines)
+    )
+    result = await run_async(
+        bundle_path(),
+        SUBMIT_WORKFLOW,
+        workflow_inputs(plan, where.token, external_id_for(run_id), req.wait_seconds),
+        servers=where.servers(),
+        run_id=run_id,
+        recorder=recorder,
+        transport=transport,
+        clock=clock,
+        on_event=on_event,
+        labels=run_labels(req, where),
+    )
+    if recorder is not None:
+        # one run, not a batch: its end is written before the downloads (a crash while
+        # downloading then resumes with the run finished, fetching only missing images)
+        recorder.flush()
+    return result
 
 
-def run_labels(req: GenerateRequest, api_base: str | None, simulated: bool) -> dict[str, str]:
-    """What ``weft civitai resume`` needs besides the engine's record: where the images go and
-    which deployment the run talks to (never the token)."""
-    labels = {"command": "civitai generate", "kind": KIND, "resumeWith": "weft civitai resume"}
-    if api_base:  # else civitai.com and orchestration.civitai.com
-        labels["apiBase"] = api_base
-    if req.out is not None:
-        labels["out"] = str(req.out.resolve())
-    else:
-        labels["outRoot"] = str((req.out_root or Path("weft-out")).resolve())
-    if simulated:
-        labels["simulator"] = "embedded"
-    return labels
+class _QuietEvents:
+    """Status lines computed but not printed (``--json``): only the run id notice matters."""
+
+    wants_step_started = False
+
+    def __init__(self, lines: StatusLines) -> None:
+        self.lines = lines
+
+    def __call__(self, event: RunEvent) -> None:
+        if event.kind == "step_finished":
+            self.lines(event)
 
 
-def external_id_for(run_id: str) -> str:
-    """The idempotency key of a run: a repeated submit of the same run cannot charge twice."""
-    return re.sub(r"[^A-Za-z0-9_-]", "-", f"weft-{run_id}")[:128]
+async def preview_cost(
+    plan: GenerationPlan, where: Deployment, transport: Transport, clock: Clock
+) -> tuple[Any, bool | None]:
+    """(price, insufficient Buzz) of a plan, from a whatif submit (nothing runs or is charged;
+    its externalId is its own, never a real run's)."""
+    from weft.api import new_run_id, run_async
+
+    result = await run_async(
+        bundle_path(),
+        PREVIEW_WORKFLOW,
+        {
+            "token": where.token,
+            "input": plan.input,
+            "externalId": external_id_for(new_run_id(), "-whatif"),
+        },
+        servers=where.servers(),
+        transport=transport,
+        clock=clock,
+    )
+    if not result.ok:
+        raise explain(result)
+    insufficient = result.outputs.get("insufficientBuzz")
+    flag = str(insufficient).strip().lower() == "true" if insufficient is not None else None
+    return result.outputs.get("cost"), flag
 
 
-class ProgressReporter:
-    """An ``on_event`` callback: one line per change of Civitai status or queue position."""
-
-    def __init__(self, progress: Callable[[str], None]) -> None:
-        self._progress = progress
-        self._last: tuple[Any, Any] | None = None
-        self._workflow_id: str | None = None
-        self._limited = False
-
-    def __call__(self, event: Any) -> None:
-        if event.kind != "step_finished":
-            return
-        if event.status_code == 429:
-            if not self._limited:  # once per streak of 429s
-                self._progress(f"rate limited (429) at {event.step_id}; retrying")
-            self._limited = True
-            return
-        self._limited = False
-        if not event.success or not event.outputs:
-            return
-        status = event.outputs.get("status")
-        if not isinstance(status, str):
-            return
-        self._workflow_id = event.outputs.get("workflowId") or self._workflow_id
-        position = event.outputs.get("queuePosition")
-        if (status, position) == self._last:
-            return
-        self._last = (status, position)
-        line = f"{self._workflow_id or ''} {status}".strip()
-        if isinstance(position, int):
-            line += f" (queue position {position})"
-        self._progress(line)
+def _check_max_cost(cost: Any, limit: float | None) -> None:
+    if limit is None:
+        return
+    if not isinstance(cost, int | float) or cost > limit:
+        raise CivitaiError(
+            Reason.COST_LIMIT,
+            f"this generation costs {cost} Buzz, above --max-cost {limit:g}: nothing was submitted",
+            hint="raise --max-cost, or lower --quantity/--steps/size",
+        )
 
 
 async def finish(
-    result: Any,
-    req: GenerateRequest,
+    result: RunResult,
+    where: Deployment,
+    transport: Transport,
+    clock: Clock,
     *,
-    api_base: str | None = None,
-    token: str | None = None,
-    http: aiohttp.ClientSession | None = None,
+    out: Path | None = None,
+    out_root: Path | None = None,
+    plan: GenerationPlan | None = None,
+    metadata: dict[str, Any] | None = None,
 ) -> GenerateOutcome:
-    """Given a finished run of the bundle: explain its failure in one line
-    (:class:`GenerationFailed`), or download and verify its images into ``req.out`` (default
-    ``<req.out_root or ./weft-out>/<workflowId>/``). Images already saved there are kept; with
-    ``token``, expired image URLs are refreshed by getting the workflow again. ``http``: a
-    session to download with (a batch shares one), else one of its own."""
+    """Given a finished run of ``submit-and-wait``: its failure as a :class:`CivitaiError`, or
+    its images saved into ``out`` (default ``<out_root or ./weft-out>/<workflowId>/``) with
+    their parameters (``plan``, or the ``metadata`` the run recorded); ``partial`` when some
+    were blocked."""
+    if not result.ok:
+        raise explain(result)
     outputs = dict(result.outputs or {})
+    workflow_id = str(outputs.get("workflowId") or "")
+    images = outputs.get("images") or []
+    generation = plan.to_dict() if plan is not None else dict(metadata or {})
     outcome = GenerateOutcome(
         run_id=result.run_id,
-        air=outputs.get("air"),
-        base_model=outputs.get("baseModel"),
-        workflow_id=outputs.get("workflowId"),
-        status=outputs.get("status"),
+        status="succeeded",
+        plan=plan,
+        workflow_id=workflow_id or None,
+        workflow_status=outputs.get("status"),
         cost=outputs.get("cost"),
-        api_base=api_base,
+        simulated=where.simulated,
     )
-    if not result.ok:
-        reason = await explain_failure(result, req.model_version, api_base or SITE_BASE)
-        raise GenerationFailed(reason, where=f"run {result.run_id}")
-    images = outputs.get("images") or []
+    checkpoint = next(
+        (r for r in generation.get("resources") or [] if r.get("role") == "checkpoint"), None
+    )
+    if checkpoint is not None:
+        outcome.air, outcome.base_model = checkpoint.get("air"), checkpoint.get("baseModel")
     if not images:
-        raise GenerationFailed(f"workflow {outcome.workflow_id} succeeded without images")
+        raise CivitaiError(
+            Reason.NO_IMAGES,
+            f"workflow {workflow_id} succeeded without images",
+            run_id=result.run_id,
+            workflow_id=workflow_id,
+        )
     outcome.image_urls = [str(i["url"]) for i in images if isinstance(i, dict) and i.get("url")]
-    out_dir = req.out or (req.out_root or Path("weft-out")) / str(outcome.workflow_id)
+    out_dir = out or (out_root or Path("weft-out")) / workflow_id
+    sidecar = {
+        "runId": result.run_id,
+        "workflowId": workflow_id,
+        "cost": outcome.cost,
+        "generation": generation,
+    }
 
-    async def refresh() -> list[dict[str, Any]]:
-        return await fresh_images(api_base, token, str(outcome.workflow_id))
+    async def refresh() -> list[Any]:
+        return await fresh_images(where, transport, clock, workflow_id)
 
-    outcome.files = await download_images(
-        images, out_dir, refresh=refresh if token and outcome.workflow_id else None, http=http
-    )
+    try:
+        saved = await save_images(
+            images,
+            out_dir,
+            transport=transport,
+            clock=clock,
+            metadata=ImageMetadata(a1111_parameters(generation), sidecar) if generation else None,
+            refresh=refresh,
+        )
+    except CivitaiError as exc:
+        raise exc.at_run(result.run_id, workflow_id) from None
+    outcome.files, outcome.blocked = saved.files, saved.blocked
+    if saved.blocked:
+        outcome.status = "partial"
     return outcome
 
 
-def _open_recorder(path: Any = None) -> Any:
-    try:
-        from weft.store import open_store
-
-        return open_store(path)
-    except (ImportError, WeftError):
-        return None
-
-
-_TERMINAL_IN_REASON = re.compile(r'/status is "(failed|expired|canceled)"')
-_AIR_IN_REASON = re.compile(r"\"urn:air:([^:\"]+):")
-_RESPONSE_IN_REASON = re.compile(r" \(response: (.*)\)$")
-
-
-def _failed_step(result: Any) -> Any:
-    """The innermost failed step (the one that made the request), else None."""
-    failed = [s for s in result.steps if s.status == "failed" and s.status_codes]
-    return failed[-1] if failed else None
-
-
-async def explain_failure(result: Any, model_version: int, site_base: str) -> str:
-    """One line saying why a run of the bundle stopped."""
-    error = result.error
-    reason = error.reason if error else (result.message or "the run failed")
-    failed = _failed_step(result)
-    step = failed.step_id if failed else (error.step if error else None)
-    code = failed.status_codes[-1] if failed else None
-    said = _RESPONSE_IN_REASON.search(failed.reason or "") if failed else None
-    server_said = f": {said.group(1)}" if said else ""
-    if step == "resolveVersion":
-        match = _AIR_IN_REASON.search(reason)
-        if code == 200 and match and "regex" in reason:
-            base_model = await _base_model(site_base, model_version)
-            return (
-                f"base model '{base_model}' (ecosystem {match.group(1)}) is not supported yet; "
-                "weft drives SD1 and SDXL-family checkpoints"
-            )
-        if code == 404:
-            return f"model version {model_version} was not found (unknown or unpublished)"
-    if code == 401:
-        return f"the Civitai API refused the token (401) at step {step}"
-    if code == 403:
-        return f"not enough Buzz for this generation (403) at step {step}{server_said}"
-    if code == 429:
-        attempts = failed.attempts if failed else "?"
-        return f"rate limited (429) at step {step}: gave up after {attempts} attempts"
-    if code == 400:
-        return f"the Civitai API rejected the request (400) at step {step}{server_said}"
-    terminal = _TERMINAL_IN_REASON.search(reason)
-    if terminal:
-        return f"the generation {terminal.group(1)} on Civitai (workflow {_last_workflow(result)})"
-    return f"step {step}: {reason}".replace("\n", " ")
-
-
-def _step_outputs(result: Any, step_id: str) -> dict[str, Any]:
-    for step in result.steps:
-        if step.step_id == step_id:
-            return dict(step.outputs or {})
-    return {}
-
-
-def _last_workflow(result: Any) -> str:
-    return str(_step_outputs(result, "submit").get("workflowId") or "?")
-
-
-async def _base_model(site_base: str, version_id: int) -> str:
-    url = f"{site_base.rstrip('/')}/api/v1/model-versions/{version_id}"
-    try:
-        async with aiohttp.ClientSession() as http, http.get(url) as resp:
-            body = await resp.json()
-            return str(body.get("baseModel"))
-    except (aiohttp.ClientError, ValueError, AttributeError):
-        return "unknown"
-
-
-ORCHESTRATION_BASE = "https://orchestration.civitai.com"
-
-
-async def fresh_images(api_base: str | None, token: str | None, workflow_id: str) -> list[Any]:
+async def fresh_images(
+    where: Deployment, transport: Transport, clock: Clock, workflow_id: str
+) -> list[Any]:
     """The workflow's images with freshly signed URLs (blob URLs expire)."""
-    url = f"{(api_base or ORCHESTRATION_BASE).rstrip('/')}/v2/consumer/workflows/{workflow_id}"
-    headers = {"Authorization": f"Bearer {token}"}
+    import orjson
+
+    from weft.effects import HttpRequest, TransportError
+    from weft.engine.options import RetryPolicy
+    from weft.engine.resend import TRANSIENT_STATUSES, send_with_retries
+
+    url = f"{where.orchestration_base.rstrip('/')}/v2/consumer/workflows/{workflow_id}"
+    headers = [("Authorization", f"Bearer {where.token}")]
     try:
-        async with aiohttp.ClientSession() as http, http.get(url, headers=headers) as resp:
-            body = await resp.json(content_type=None) if resp.status == 200 else None
-    except (aiohttp.ClientError, ValueError) as exc:
-        raise GenerationFailed(f"getting workflow {workflow_id} again failed: {exc}") from None
-    try:
-        images = body["steps"][0]["output"]["images"]  # type: ignore[index]
-    except (TypeError, KeyError, IndexError):
-        raise GenerationFailed(
-            f"getting workflow {workflow_id} again for fresh image URLs did not list its images"
+        response = await send_with_retries(
+            transport,
+            HttpRequest("GET", url, headers),
+            policy=RetryPolicy(),
+            clock=clock,
+            statuses=TRANSIENT_STATUSES,
+        )
+        body: Any = orjson.loads(response.body) if response.status == 200 else None
+        images = body["steps"][0]["output"]["images"]
+    except (TransportError, orjson.JSONDecodeError, TypeError, KeyError, IndexError):
+        raise CivitaiError(
+            Reason.DOWNLOAD_FAILED,
+            f"reading workflow {workflow_id} again for fresh image URLs failed",
+            workflow_id=workflow_id,
+            resumable=True,
         ) from None
-    return list(images)
+    return list(images) if isinstance(images, list) else []
 
 
-def _image_path(out_dir: Path, index: int, image: dict[str, Any]) -> Path:
-    return out_dir / f"{index + 1:02d}-{str(image.get('id', index)).split('.')[0]}.png"
-
-
-def _check_png(data: bytes, index: int, image: dict[str, Any]) -> str | None:
-    """Why ``data`` is not the announced PNG, or None."""
-    try:
-        picture = Image.open(io.BytesIO(data))
-        picture.verify()
-    except Exception as exc:
-        return f"image {index} is not a readable image: {exc}"
-    if picture.format != "PNG":
-        return f"image {index} is {picture.format}, not PNG"
-    expected = (image.get("width"), image.get("height"))
-    if None not in expected and picture.size != expected:
-        return f"image {index} is {picture.size}, expected {expected}"
-    return None
-
-
-def _already_saved(path: Path, index: int, image: dict[str, Any]) -> bool:
-    try:
-        return _check_png(path.read_bytes(), index, image) is None
-    except OSError:
-        return False
-
-
-async def download_images(
-    images: list[dict[str, Any]],
-    out_dir: Path,
-    *,
-    refresh: Callable[[], Awaitable[list[Any]]] | None = None,
-    http: aiohttp.ClientSession | None = None,
-) -> list[Path]:
-    """Fetch every image URL, check it is a PNG of the announced size, save it.
-
-    A file already saved and valid is kept (a resumed run downloads only what is missing); each
-    file is written under a temporary name and renamed, so a crash never leaves half an image
-    under the final name. When a URL is refused (expired) and ``refresh`` is given, the URLs are
-    fetched again once. ``http``: the session to use (kept open), else one of its own.
-    """
-    if http is None:
-        async with aiohttp.ClientSession() as own:
-            return await _download(images, out_dir, refresh, own)
-    return await _download(images, out_dir, refresh, http)
-
-
-async def _download(
-    images: list[dict[str, Any]],
-    out_dir: Path,
-    refresh: Callable[[], Awaitable[list[Any]]] | None,
-    http: aiohttp.ClientSession,
-) -> list[Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    saved: list[Path] = []
-    fresh: list[Any] | None = None  # the refreshed image list, once fetched
-    for index, image in enumerate(images):
-        path = _image_path(out_dir, index, image)
-        if _already_saved(path, index, image):
-            saved.append(path)
-            continue
-        url = _url(fresh, index) if fresh is not None else image.get("url")
-        if not url:
-            raise GenerationFailed(f"image {index} has no URL (blocked or unavailable)")
-        status, data = await _get(http, url)
-        if status != 200 and refresh is not None and fresh is None:
-            fresh = await refresh()
-            url = _url(fresh, index)
-            if url:
-                status, data = await _get(http, url)
-        if status != 200:
-            raise GenerationFailed(f"downloading image {index} answered {status}")
-        problem = _check_png(data, index, image)
-        if problem:
-            raise GenerationFailed(problem)
-        partial = path.with_name(path.name + ".part")
-        partial.write_bytes(data)
-        os.replace(partial, path)
-        saved.append(path)
-    return saved
-
-
-def _url(images: list[Any], index: int) -> str | None:
-    image = images[index] if index < len(images) else None
-    return image.get("url") if isinstance(image, dict) else None
-
-
-async def _get(http: aiohttp.ClientSession, url: str) -> tuple[int, bytes]:
-    async with http.get(url) as resp:
-        return resp.status, (await resp.read() if resp.status == 200 else b"")
+__all__ = [
+    "KIND",
+    "Deployment",
+    "GenerateOutcome",
+    "GenerateRequest",
+    "StatusLines",
+    "deployment",
+    "external_id_for",
+    "finish",
+    "fresh_images",
+    "generate",
+    "preview_cost",
+    "run_labels",
+    "simulator_notice",
+    "workflow_inputs",
+]

@@ -1,8 +1,10 @@
-"""``weft civitai resume``: finish a ``weft civitai generate`` that stopped (kill -9, lid, OOM).
+"""Finishing a ``weft civitai generate`` run that stopped (kill -9, a lid closed, an outage, a
+refused token): ``weft resume RUN_ID`` (and ``weft civitai resume``) come here.
 
-The engine run continues from its last checkpoint (a submit whose answer was lost is sent again:
-it carries the run's ``externalId``, so Civitai returns the workflow it already created instead of
-charging twice), then every image not already on disk is downloaded into the run's out dir.
+The engine run continues from its last checkpoint: a submit whose answer was lost is sent again
+with the run's ``externalId``, so Civitai returns the workflow it already created instead of
+charging twice; a poll that kept failing polls again. Once the workflow exists, resume takes it
+to its end whatever stopped it. Then every image not already on disk is saved.
 """
 
 from __future__ import annotations
@@ -11,38 +13,40 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from weft.civitai import SOURCES
-from weft.civitai.generate import (
-    KIND,
-    GenerateOutcome,
-    GenerateRequest,
-    ProgressReporter,
-    finish,
-)
-from weft.engine.result import RunResult
+from weft.civitai.failures import workflow_id_of
+from weft.civitai.generate import KIND, Deployment, GenerateOutcome, StatusLines, finish
+from weft.engine.result import RunResult, RunStatus
 from weft.errors import UsageError
 
 
-async def resume(
+def is_civitai_run(labels: dict[str, str] | None) -> bool:
+    return bool(labels) and (labels or {}).get("kind") == KIND
+
+
+async def resume_generation(
     run_id: str,
     *,
     token: str | None,
     api_base: str | None = None,
     store: Any = None,
-    progress: Callable[[str], None] | None = None,
+    notice: Callable[[str], None] = print,
+    progress: bool = True,
 ) -> GenerateOutcome:
     """Finish run ``run_id`` of ``weft civitai generate``; the same outcome ``generate`` gives.
 
-    ``token`` must be re-supplied (it is never stored); ``api_base`` overrides the deployment the
-    run was started against; ``store`` is a run store path (default: the per-user store).
+    ``token`` must be given again (it is never stored); ``api_base`` overrides the deployment
+    the run was started against; ``store`` is the run store (default: the per-user store).
     """
-    from weft.api import resume_async
-    from weft.store import open_store
+    from weft.api import resume_async, transport_scope
+    from weft.effects.clock import SystemClock
+    from weft.progress import ProgressPrinter
+    from weft.store import store_scope
 
-    with open_store(store) as opened:
+    clock = SystemClock()
+    with store_scope(store) as opened:
         stored = opened.require_run(run_id)
         labels = dict(stored.labels or {})
-        if labels.get("kind") != KIND:
+        if not is_civitai_run(labels):
             raise UsageError(
                 f"run {run_id} is not a `weft civitai generate` run",
                 hint=f"resume it with `weft resume {run_id}`",
@@ -57,30 +61,38 @@ async def resume(
                 f"resuming run {run_id} needs the Civitai token again (it is never stored)",
                 hint="pass --token or set CIVITAI_API_TOKEN",
             )
-        base = api_base or labels.get("apiBase")
-        if stored.status in ("succeeded", "failed"):
-            # the engine run ended; what may be missing is the images on disk
-            result = result_from_stored(stored.to_result())
-        else:
-            result = await resume_async(
-                run_id,
-                store=opened,
-                inputs={"token": token},
-                servers={name: api_base for name in SOURCES} if api_base else None,
-                on_event=ProgressReporter(progress) if progress is not None else None,
+        where = Deployment(token, api_base or labels.get("apiBase"))
+        recorded = RunResult.from_dict(stored.result) if stored.result else None
+        async with transport_scope(None) as sender:
+            if stored.status == RunStatus.SUCCEEDED and recorded is not None:
+                result = recorded  # the workflow ended; what may be missing is images on disk
+            else:
+                lines = StatusLines()
+                result = await resume_async(
+                    run_id,
+                    store=opened,
+                    inputs={"token": token},
+                    servers=where.servers() if api_base else None,
+                    transport=sender,
+                    clock=clock,
+                    on_event=ProgressPrinter(step_line=lines, run_lines=False)
+                    if progress
+                    else None,
+                    # once Civitai has the workflow, follow it to its end whatever stopped it
+                    force=recorded is not None and workflow_id_of(recorded) is not None,
+                )
+            inputs = dict(stored.inputs or {})
+            metadata = inputs.get("metadata")
+            return await finish(
+                result,
+                where,
+                sender,
+                clock,
+                out=Path(labels["out"]) if labels.get("out") else None,
+                out_root=Path(labels["outRoot"]) if labels.get("outRoot") else None,
+                metadata=metadata if isinstance(metadata, dict) else None,
             )
-    inputs = dict(stored.inputs or {})
-    req = GenerateRequest(
-        model_version=int(inputs.get("modelVersionId") or 0),
-        prompt=str(inputs.get("prompt") or ""),
-        token=token,
-        api_base=base,
-        out=Path(labels["out"]) if labels.get("out") else None,
-        out_root=Path(labels["outRoot"]) if labels.get("outRoot") else None,
-    )
-    return await finish(result, req, api_base=base, token=token)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
-def result_from_stored(data: dict[str, Any]) -> RunResult:
-    """A :class:`RunResult` from its recorded ``to_dict()`` shape."""
-    return RunResult.from_dict(data)
+__all__ = ["is_civitai_run", "resume_generation"]

@@ -20,6 +20,7 @@ from weft.errors import UsageError
 if TYPE_CHECKING:
     from weft.engine.plan import WorkflowPlan
 
+STORE_HELP = "Run store: a path or postgresql:// URL (default: per-user; env WEFT_STORE)."
 MAX_INPUTS_BYTES = 64 * 1024 * 1024  # an inputs file larger than this is refused
 MAX_DEPTH = 200  # nesting of an input value
 _INT_MIN, _INT_MAX = -(2**63), 2**64 - 1  # what a 64-bit JSON reader (and the store) keeps
@@ -156,6 +157,7 @@ def _json_default(value: Any) -> Any:
 
 __all__ = [
     "MAX_INPUTS_BYTES",
+    "STORE_HELP",
     "check_value",
     "parse_input_pairs",
     "parse_servers",

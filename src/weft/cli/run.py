@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from typing import TYPE_CHECKING
 
 import click
 
-from weft.cli.options import parse_input_pairs, parse_servers, read_inputs_file, write_json
-from weft.errors import UsageError
+from weft.cli.options import (
+    STORE_HELP,
+    parse_input_pairs,
+    parse_servers,
+    read_inputs_file,
+    write_json,
+)
 
 if TYPE_CHECKING:
     from weft.engine.result import RunResult
 
 EXIT_OK, EXIT_FAILED = 0, 1
-STORE_HELP = "Run store: a path or postgresql:// URL (default: per-user; env WEFT_STORE)."
 
 
 def emit_result(result: RunResult, as_json: bool) -> None:
@@ -143,7 +148,23 @@ def resume(
     inputs = read_inputs_file(inputs_path)
     inputs.update(parse_input_pairs(None, input_pairs))
     with store_scope(store_path) as store:
-        _refuse_if_resumed_elsewhere(store, run_id)
+        stored = store.require_run(run_id)
+        labels = dict(stored.labels or {})
+        if labels.get("kind") == "civitai-generate":
+            # the Civitai command does more than the workflow (it saves the images): it
+            # finishes its own runs; the token comes from -i token=, or CIVITAI_API_TOKEN
+            from weft.civitai.commands import resume_run
+
+            token = inputs.get("token") or os.environ.get("CIVITAI_API_TOKEN")
+            servers = parse_servers(server_pairs)
+            resume_run(
+                run_id,
+                token=str(token) if token else None,
+                api_base=servers.get("orchestration"),
+                as_json=as_json,
+                store=store,
+            )
+            return
         result = asyncio.run(
             resume_async(
                 run_id,
@@ -155,19 +176,6 @@ def resume(
             )
         )
     emit_result(result, as_json)
-
-
-def _refuse_if_resumed_elsewhere(store: object, run_id: str) -> None:
-    """A run labelled ``resumeWith`` (e.g. ``weft civitai generate``, which downloads images
-    after the workflow) is resumed by that command, not by ``weft resume``."""
-    stored = store.get_run(run_id)  # type: ignore[attr-defined]
-    command = (stored.labels or {}).get("resumeWith") if stored is not None else None
-    if command:
-        raise UsageError(
-            f"run {run_id} was started by `weft {stored.labels.get('command', '…')}`",
-            why="that command does more than the workflow (e.g. saves the images)",
-            hint=f"resume it with `{command} {run_id}`",
-        )
 
 
 __all__ = ["emit_result", "resume", "run"]

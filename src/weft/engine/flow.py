@@ -101,9 +101,11 @@ class FlowLoop:
                         self.state.failed_stack = list(self.state.stack)
                     return Outcome(FAILED, self._final_failure(frame, sp, attempt, action))
                 if action.type == "retry":
-                    count_retry(frame.retries, sid, action)
+                    retry = count_retry(frame.retries, sid, action)
                     header = frame.retry_after.get(sid)
-                    frame.delay = header if header is not None else action.retry_after
+                    frame.delay = (
+                        header if header is not None else action.delay(retry, self.steps.jitter())
+                    )
                     if action.step_id or action.workflow_id:
                         sub = await self._retry_first(frame, action, attempt.ctx)
                         if sub is not None:
@@ -261,14 +263,15 @@ class FlowLoop:
         last = child.last_ctx if child is not None else None
         ctx = base_ctx
         if last is not None:
+            view = state.document_view(frame.plan.loaded)
             ctx = exchange_context(
                 None,
                 None,
                 inputs=frame.inputs,
                 steps=frame.step_outputs,
                 workflows=state.workflows,
-                sources=state.sources,
-                components=state.components,
+                sources=view.sources,
+                components=view.components,
             )
             ctx.url, ctx.method, ctx.status_code = last.url, last.method, last.status_code
             ctx.request_headers, ctx.request_body = last.request_headers, last.request_body

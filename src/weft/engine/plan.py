@@ -21,6 +21,7 @@ from weft.expressions import (
     CompiledValue,
     EvalContext,
     ExpressionError,
+    InvalidCondition,
     compile_criterion,
     compile_value,
     parse_expression,
@@ -79,7 +80,7 @@ class ParamPlan:
 class ReplacementPlan:
     target: str
     value: Any  # CompiledValue
-    xpath: bool = False
+    selector: str = "pointer"  # how ``target`` selects: pointer (RFC 6901), jsonpath, xpath
 
 
 @dataclass(slots=True)
@@ -99,6 +100,51 @@ class ActionPlan:
     retry_limit: int = 1
     criteria: list[Any] = field(default_factory=list)
     parameters: list[ParamPlan] = field(default_factory=list)
+    backoff: Backoff | None = None  # ``x-weft-backoff``: the wait grows with each retry
+
+    def delay(self, retry: int, jitter: float) -> float | None:
+        """The wait before the ``retry``-th retry (1-based); ``jitter`` in [0, 1)."""
+        backoff = self.backoff
+        base = self.retry_after
+        if backoff is None or base is None:
+            return base
+        return backoff.delay(base, retry, jitter)
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """``x-weft-backoff`` on a retry action: the n-th retry waits ``retryAfter * factor**(n-1)``
+    seconds, at most ``max``, each wait drawn between half and all of that (``jitter``) so runs
+    hit by one outage do not all come back at once. A ``Retry-After`` header still wins."""
+
+    factor: float = 2.0
+    max: float = 30.0
+    jitter: bool = True
+
+    def delay(self, base: float, retry: int, jitter: float) -> float:
+        wait = min(self.max, base * self.factor ** max(retry - 1, 0))
+        return wait * (0.5 + 0.5 * jitter) if self.jitter else wait
+
+
+def parse_backoff(value: Any, where: str) -> Backoff | None:
+    """``x-weft-backoff``: ``true``/``exponential`` (defaults) or ``{factor, max, jitter}``."""
+    if value is None or value is False:
+        return None
+    if value is True or value == "exponential":
+        return Backoff()
+    if isinstance(value, Mapping):
+        try:
+            factor = float(value.get("factor", 2.0))
+            cap = float(value.get("max", 30.0))
+        except (TypeError, ValueError):
+            factor = cap = -1.0
+        if factor >= 1.0 and cap > 0:
+            return Backoff(factor, cap, bool(value.get("jitter", True)))
+    raise DocumentError(
+        f"x-weft-backoff {value!r} is not a backoff",
+        where=where,
+        hint="x-weft-backoff: exponential, or {factor: 2, max: 30, jitter: true}",
+    )
 
 
 @dataclass(slots=True)
@@ -208,9 +254,14 @@ class _Compiler:
         return compiled
 
     def criterion(self, c: m.Criterion) -> Any:
-        return compile_criterion(
-            c.condition, kind=c.kind, version=c.version, context=c.context, strict=self.strict
-        )
+        """The compiled criterion; one whose condition cannot be compiled always fails at run
+        time (Arazzo 1.1 "Evaluation Errors"), saying why."""
+        try:
+            return compile_criterion(
+                c.condition, kind=c.kind, version=c.version, context=c.context, strict=self.strict
+            )
+        except ExpressionError as exc:
+            return InvalidCondition(str(c.condition), c.kind or "simple", exc)
 
     # -- reusable objects ---------------------------------------------------------------------
     def _component(self, ref: m.ReusableRef, kind: str) -> Any:
@@ -378,7 +429,7 @@ class _Compiler:
             payload = self.value(raw)
         xml = "xml" in media_type(ct)
         reps = [
-            ReplacementPlan(r.target, self.value(r.value), xpath=_xpath_target(r, xml))
+            ReplacementPlan(r.target, self.value(r.value), _target_selector(r, xml))
             for r in rb.replacements
         ]
         return BodyPlan(ct, payload, reps)
@@ -403,18 +454,22 @@ class _Compiler:
             retry_limit=1 if limit is None else int(limit),
             criteria=[self.criterion(c) for c in a.criteria],
             parameters=[ParamPlan(p.name, p.in_, self.value(p.value)) for p in params],
+            backoff=parse_backoff(a.extensions.get("x-weft-backoff"), str(a.loc)),
         )
 
 
-def _xpath_target(r: m.PayloadReplacement, xml: bool) -> bool:
-    """Whether a replacement target is an XPath: ``targetSelectorType`` (1.1) says so, else
-    every target of an XML payload is one (``/order/qty`` too); others are JSON Pointers."""
+def _target_selector(r: m.PayloadReplacement, xml: bool) -> str:
+    """How a replacement target selects: as ``targetSelectorType`` (1.1) says (``jsonpath``,
+    ``xpath``, ``jsonpointer``), else an XPath in an XML payload (``/order/qty`` too) and a
+    JSON Pointer otherwise."""
     kind = r.target_selector_type
     if isinstance(kind, m.ExpressionType):
         kind = kind.type
+    if kind in ("jsonpath", "xpath"):
+        return str(kind)
     if kind:
-        return kind == "xpath"
-    return xml
+        return "pointer"
+    return "xpath" if xml else "pointer"
 
 
 def _declares_redirect(op: Operation | None) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,8 +9,9 @@ from urllib.parse import urljoin
 
 from weft.effects import HttpRequest
 from weft.engine.plan import IDEMPOTENT_METHODS, StepPlan
+from weft.expressions import ExpressionError, join_pointer, jsonpath_locations, set_pointer
 from weft.expressions.context import ABSENT, EvalContext
-from weft.openapi.bodies import BodyError, encode_body, replace_xpath, set_pointer
+from weft.openapi.bodies import BodyError, encode_body, replace_xpath
 from weft.openapi.serialize import (
     expand_parts,
     serialize_content,
@@ -187,19 +187,22 @@ def _body(plan: StepPlan, ctx: EvalContext) -> tuple[Any, bytes | None, str | No
     if body.replacements:
         if payload is ABSENT:
             payload = {}
-        elif not isinstance(payload, str | bytes):
-            payload = copy.deepcopy(payload)
         for rep in body.replacements:
             value = rep.value.evaluate(ctx)
             if value is ABSENT:
                 raise RequestBuildError(f"replacement {rep.target!r} has no value")
             try:
-                if rep.xpath and isinstance(payload, str):
+                if rep.selector == "xpath" and isinstance(payload, str):
                     payload = replace_xpath(payload, rep.target, value)
-                else:
-                    payload = set_pointer(payload, rep.target, value)
-            except BodyError as exc:
-                raise RequestBuildError(str(exc)) from exc
+                elif rep.selector == "jsonpath":
+                    # every node the query selects is replaced (none selected: nothing changes)
+                    for location in jsonpath_locations(rep.target, payload):
+                        pointer = join_pointer([str(token) for token in location])
+                        payload = set_pointer(payload, pointer, value)
+                else:  # a JSON Pointer (set_pointer copies along the path: no deep copy)
+                    payload = set_pointer(payload, rep.target.removeprefix("#"), value)
+            except (BodyError, ExpressionError) as exc:
+                raise RequestBuildError(f"replacement {rep.target!r}: {exc}") from exc
     if payload is ABSENT:
         return ABSENT, None, body.content_type
     try:

@@ -8,6 +8,7 @@ journal); it does no I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from weft.effects import Clock, Frozen
@@ -25,6 +26,26 @@ if TYPE_CHECKING:
     from weft.document import LoadedDocument
 
 _EMPTY: Mapping[str, Any] = {}  # never written to
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentView:
+    """What runtime expressions read of one Arazzo document."""
+
+    sources: dict[str, dict[str, Any]]
+    components: dict[str, Any]
+    self_uri: str
+
+    @classmethod
+    def of(cls, loaded: LoadedDocument) -> DocumentView:
+        doc = loaded.document
+        sources = {
+            sd.name: {"url": sd.url, "type": sd.type or "openapi"} for sd in doc.source_descriptions
+        }
+        raw = doc.raw if isinstance(doc.raw, dict) else {}
+        comps = raw.get("components")
+        # $self: the document's own `$self` (resolved), else where it was loaded from
+        return cls(sources, comps if isinstance(comps, dict) else {}, doc.base_uri or doc.uri)
 
 
 class BoundHit(Exception):
@@ -69,11 +90,13 @@ class RunState:
         self.workflow_id = ""
         self.seq = 0
         self.memo = RunMemo()
-        self.sources = {name: {"url": s.url, "type": s.type} for name, s in loaded.sources.items()}
+        # what $sourceDescriptions, $components and $self read, per document (a nested
+        # workflow may live in another Arazzo document)
+        self._documents: dict[int, tuple[LoadedDocument, DocumentView]] = {}
+        view = self.view = self.document_view(loaded)
+        self.sources = view.sources
+        self.components = view.components
         self.source_urls = {name: s.url for name, s in loaded.sources.items()}
-        raw = loaded.document.raw if isinstance(loaded.document.raw, dict) else {}
-        comps = raw.get("components")
-        self.components: dict[str, Any] = comps if isinstance(comps, dict) else {}
         self._options_snapshot: dict[str, Any] = options.to_snapshot()
 
     # -- time and bounds ----------------------------------------------------------------------
@@ -103,8 +126,20 @@ class RunState:
             )
 
     # -- evaluation ---------------------------------------------------------------------------
+    def document_view(self, loaded: LoadedDocument) -> DocumentView:
+        """What expressions read of a document: ``$sourceDescriptions.<name>.url``/``.type`` as
+        the document writes them, its components, and ``$self``."""
+        hit = self._documents.get(id(loaded))
+        if hit is not None and hit[0] is loaded:
+            return hit[1]
+        view = DocumentView.of(loaded)
+        self._documents[id(loaded)] = (loaded, view)
+        return view
+
     def context(self, frame: Frame) -> EvalContext:
         """The evaluation context of ``frame`` before a request: no request, no response."""
+        loaded = frame.plan.loaded
+        view = self.view if loaded is self.loaded else self.document_view(loaded)
         # every field given: the dataclass calls no default factories
         return EvalContext(
             ABSENT,
@@ -120,11 +155,11 @@ class RunState:
             _EMPTY,
             frame.step_outputs,
             self.workflows,
-            self.sources,
-            self.components,
+            view.sources,
+            view.components,
             _EMPTY,
             ABSENT,
-            ABSENT,
+            view.self_uri,
         )
 
     def workflow_outputs(self, frame: Frame) -> tuple[dict[str, Any], dict[str, str]]:

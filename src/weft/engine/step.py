@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from time import perf_counter
 from typing import Any
 
-from weft.effects import Frozen, HttpResponse, Transport, TransportError, TransportErrorKind
+from weft.effects import (
+    Frozen,
+    HttpRequest,
+    HttpResponse,
+    Transport,
+    TransportError,
+    TransportErrorKind,
+)
 from weft.engine.failure import (
     CriterionFailure,
     Failure,
@@ -24,9 +31,11 @@ from weft.engine.failure import (
     server_message,
 )
 from weft.engine.journal import Journal
+from weft.engine.options import NO_RETRY
 from weft.engine.pacing import parse_retry_after
 from weft.engine.plan import StepPlan
 from weft.engine.requests import BuiltRequest, RequestBuildError, build_request
+from weft.engine.resend import send_with_retries
 from weft.engine.responses import evaluate_outputs, failed_criterion
 from weft.engine.result import RunEvent, StepResult
 from weft.engine.run_state import RunState
@@ -74,6 +83,10 @@ class StepExecutor:
         # a listener may say it does nothing with step_started events (the progress printer)
         self.started_events = on_event is not None and getattr(on_event, "wants_step_started", True)
         self._rng = random.Random(state.run_id)  # retry jitter, repeatable per run
+
+    def jitter(self) -> float:
+        """A random number in [0, 1) for a jittered wait (repeatable per run id)."""
+        return self._rng.random()
 
     # -- bracketing ---------------------------------------------------------------------------
     async def begin(self, frame: Frame, sp: StepPlan) -> Begun:
@@ -142,7 +155,10 @@ class StepExecutor:
         ctx = result.ctx
         success = result.success
         if success:
-            outputs, errors = evaluate_outputs(sp.outputs, ctx, sp.step.outputs)
+            if sp.outputs or sp.kind != "workflow":
+                outputs, errors = evaluate_outputs(sp.outputs, ctx, sp.step.outputs)
+            else:  # a step calling a workflow, with no outputs of its own: the workflow's
+                outputs, errors = dict(ctx.outputs), {}
             frame.step_outputs[sid] = outputs
             sr.output_errors = errors
             sr.outputs = state.secrets.mask(outputs)
@@ -273,41 +289,64 @@ class StepExecutor:
         sending again is safe, send it again after a jittered, growing wait, as the run's
         :class:`~weft.engine.options.RetryPolicy` says."""
         state = self.state
-        policy = state.options.retry
-        tries = policy.attempts if resend_safe else 1
-        request = built.request
-        failure = Failure(FailureKind.TRANSPORT)
-        for attempt in range(1, tries + 1):
-            if attempt > 1:
-                delay = self._rng.uniform(0.0, policy.ceiling(attempt - 1))
-                await self._wait(frame, sp, delay, attempt)
-            limit = sp.timeout
-            try:
-                if state.deadline is not None:
-                    remaining = max(state.deadline - state.clock.monotonic(), 0.001)
-                    limit = remaining if limit is None else min(limit, remaining)
-                if limit is None:
-                    return await self.transport.send(request), None
-                async with asyncio.timeout(limit):
-                    return await self.transport.send(request), None
-            except TransportError as exc:
-                failure = Failure(FailureKind.TRANSPORT, transport=exc.kind, detail=exc.detail)
-            except TimeoutError:
-                failure = Failure(
-                    FailureKind.TRANSPORT,
-                    transport=TransportErrorKind.TIMEOUT,
-                    detail=f"no answer within {limit:g} s",
+        policy = state.options.retry if resend_safe else NO_RETRY
+
+        def waiting(delay: float, attempt: int, why: str) -> None:
+            state.check_deadline(sp.step_id, delay)
+            if self.on_event is not None:
+                self.on_event(
+                    RunEvent(
+                        "waiting",
+                        state.run_id,
+                        sp.workflow_id,
+                        sp.step_id,
+                        delay=delay,
+                        attempt=attempt,
+                        depth=frame.depth,
+                    )
                 )
-                if state.deadline is not None and state.clock.monotonic() >= state.deadline:
-                    break  # the run's own timeout: no time left to try again
-            if failure.transport not in _RETRYABLE:
-                break
-        return None, failure
+            self.journal.flush()
+
+        try:
+            response = await send_with_retries(
+                _TimedTransport(self.transport, state, sp.timeout),
+                built.request,
+                policy=policy,
+                clock=state.clock,
+                rng=self._rng,
+                on_wait=waiting,
+            )
+        except TransportError as exc:
+            return None, Failure(FailureKind.TRANSPORT, transport=exc.kind, detail=exc.detail)
+        return response, None
 
 
-_RETRYABLE = frozenset(
-    {TransportErrorKind.CONNECT, TransportErrorKind.TIMEOUT, TransportErrorKind.RESET}
-)
+class _TimedTransport:
+    """The run's transport with the step's ``timeout`` and the run's deadline applied to each
+    send (an answer that does not come in time is a ``timeout`` transport error)."""
+
+    __slots__ = ("inner", "limit", "state")
+
+    def __init__(self, inner: Transport, state: RunState, limit: float | None) -> None:
+        self.inner = inner
+        self.state = state
+        self.limit = limit
+
+    async def send(self, request: HttpRequest) -> HttpResponse:
+        state = self.state
+        limit = self.limit
+        if state.deadline is not None:
+            remaining = max(state.deadline - state.clock.monotonic(), 0.001)
+            limit = remaining if limit is None else min(limit, remaining)
+        if limit is None:
+            return await self.inner.send(request)
+        try:
+            async with asyncio.timeout(limit):
+                return await self.inner.send(request)
+        except TimeoutError:
+            raise TransportError(
+                TransportErrorKind.TIMEOUT, f"no answer within {limit:g} s"
+            ) from None
 
 
 def response_failure(ctx: EvalContext, failed: tuple[int, Any, str | None]) -> Failure:

@@ -11,13 +11,18 @@ from weft.expressions.context import ABSENT, Absent, EvalContext
 from weft.expressions.criteria import (
     Condition,
     CriterionResult,
+    InvalidCondition,
     compile_criterion,
     evaluate_criteria,
 )
 from weft.expressions.errors import ExpressionError
-from weft.expressions.pointer import parse_pointer, resolve_pointer, set_pointer
+from weft.expressions.pointer import join_pointer, parse_pointer, resolve_pointer, set_pointer
 from weft.expressions.runtime import Expression, is_expression, parse_counts, parse_expression
-from weft.expressions.selectors import is_rfc9535_query, jsonpath_logical_rewrite
+from weft.expressions.selectors import (
+    is_rfc9535_query,
+    jsonpath_locations,
+    jsonpath_logical_rewrite,
+)
 from weft.expressions.simple import parse_simple, unparse
 from weft.expressions.template import (
     BareExpression,
@@ -40,6 +45,7 @@ __all__ = [
     "Expression",
     "ExpressionError",
     "ExpressionValue",
+    "InvalidCondition",
     "SelectorValue",
     "Template",
     "compile_criterion",
@@ -49,6 +55,8 @@ __all__ = [
     "find_bare_expressions",
     "is_expression",
     "is_rfc9535_query",
+    "join_pointer",
+    "jsonpath_locations",
     "jsonpath_logical_rewrite",
     "parse_counts",
     "parse_expression",

@@ -111,6 +111,25 @@ class SimpleCondition(Condition):
             return CriterionResult(False, f"condition {self.text!r} could not be evaluated: {exc}")
 
 
+class InvalidCondition(Condition):
+    """A condition that cannot be compiled (a syntax error, an invalid query): it always fails,
+    saying why, as Arazzo 1.1 "Evaluation Errors" asks."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, text: str, kind: str, error: ExpressionError) -> None:
+        self.kind, self.text, self.version, self.context = kind, text, None, None
+        self.error = error
+
+    def passes(self, ctx: EvalContext) -> bool:
+        return False
+
+    def evaluate(self, ctx: EvalContext) -> CriterionResult:
+        return CriterionResult(
+            False, f"{self.kind} condition {self.text!r} cannot be evaluated: {self.error.message}"
+        )
+
+
 def _collect(node: Any, out: list[Expression]) -> None:
     expression = getattr(node, "expression", None)
     if isinstance(expression, Expression):

@@ -158,6 +158,16 @@ def compile_jsonpath(text: str, version: str | None = None) -> Query:
     )
 
 
+def jsonpath_locations(text: str, value: Any) -> list[tuple[str | int, ...]]:
+    """Where the nodes an RFC 9535 query selects in ``value`` are (object member names and
+    array indexes from the root), in document order; ``ExpressionError`` for a bad query."""
+    try:
+        q = jsonpath_rfc9535.compile(text)
+    except Exception as exc:
+        raise ExpressionError(f"not an RFC 9535 JSONPath query: {exc}", text) from None
+    return [tuple(node.location) for node in q.find(value)]
+
+
 def json_context(value: Any) -> Any:
     """A JSON context: parsed values as they are; JSON text (str/bytes) parsed."""
     if isinstance(value, str | bytes | bytearray):

@@ -116,56 +116,6 @@ def _multipart(payload: Any, content_type: str | None) -> tuple[bytes, str]:
 # replacements
 
 
-def _unescape(token: str) -> str:
-    return token.replace("~1", "/").replace("~0", "~")
-
-
-def set_pointer(document: Any, pointer: str, value: Any) -> Any:
-    """Set ``value`` at a JSON Pointer inside ``document`` (mutates containers; returns root).
-
-    Missing object members are created; ``-`` appends to an array.
-    """
-    if pointer in ("", "#", "/"):
-        return value
-    if pointer.startswith("#"):
-        pointer = pointer[1:]
-    if not pointer.startswith("/"):
-        raise BodyError(f"replacement target {pointer!r} is not a JSON Pointer")
-    tokens = [_unescape(t) for t in pointer[1:].split("/")]
-    node = document
-    for i, token in enumerate(tokens):
-        last = i == len(tokens) - 1
-        if isinstance(node, list):
-            if token == "-":
-                idx = len(node)
-            else:
-                try:
-                    idx = int(token)
-                except ValueError as exc:
-                    raise BodyError(f"{pointer}: {token!r} is not an array index") from exc
-            if last:
-                if idx == len(node):
-                    node.append(value)
-                elif 0 <= idx < len(node):
-                    node[idx] = value
-                else:
-                    raise BodyError(f"{pointer}: index {idx} is out of range")
-                return document
-            if not 0 <= idx < len(node):
-                raise BodyError(f"{pointer}: index {idx} is out of range")
-            node = node[idx]
-        elif isinstance(node, dict):
-            if last:
-                node[token] = value
-                return document
-            if token not in node or not isinstance(node[token], dict | list):
-                node[token] = {}
-            node = node[token]
-        else:
-            raise BodyError(f"{pointer}: cannot descend into a {type(node).__name__}")
-    return document
-
-
 def replace_xpath(xml_text: str, xpath: str, value: Any) -> str:
     """Set the text of every element (or attribute) selected by ``xpath`` in an XML string."""
     import xml.etree.ElementTree as ET
@@ -234,5 +184,4 @@ __all__ = [
     "media_type",
     "parse_body",
     "replace_xpath",
-    "set_pointer",
 ]

@@ -8,6 +8,8 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
+from weft.civitai.simulator.images import Placeholder
+
 
 @dataclass(frozen=True, slots=True)
 class BlobSpec:
@@ -15,12 +17,12 @@ class BlobSpec:
 
     blob_id: str
     workflow_id: str
-    prompt: str
-    seed: int
-    index: int
-    width: int
-    height: int
-    fmt: str
+    picture: Placeholder
+    blocked: str | None = None  # the blockedReason of a blocked image
+
+    @property
+    def fmt(self) -> str:
+        return self.picture.fmt
 
 
 class Signer:
@@ -38,10 +40,10 @@ class Signer:
     def verify(self, token: str, now: float) -> tuple[str | None, str | None]:
         """``(blob_id, None)`` when valid, else ``(None, reason)``."""
         parts = token.rsplit(".", 2)
-        if len(parts) != 3 or not parts[1].isdigit():
+        if not token.isascii() or len(parts) != 3 or not parts[1].isdigit() or len(parts[1]) > 15:
             return None, "The blob URL is malformed."
         blob_id, expires, mac = parts
-        if not hmac.compare_digest(mac, self._mac(f"{blob_id}.{expires}")):
+        if not hmac.compare_digest(mac.encode(), self._mac(f"{blob_id}.{expires}").encode()):
             return None, "The blob URL signature is invalid."
         if int(expires) <= now:
             return None, "The blob URL has expired; get the workflow again for a fresh URL."

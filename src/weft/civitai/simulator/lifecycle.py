@@ -55,7 +55,12 @@ class SimWorkflow:
     created_wall: float
     durations: tuple[float, float, float, float]
     outcome: str
-    external_id: str | None = None
+    external_id: str | None = None  # the client's value; the API shows "{userId}-{value}"
+    user_id: int = 0
+    preview: bool = False  # a whatif preview: priced, never run, never charged
+    transactions: list[dict[str, Any]] = field(default_factory=list)
+    insufficient_buzz: bool | None = None  # whatif previews only
+    mature: bool = False  # made with mature resources or allowMatureContent
     canceled_at: float | None = None  # monotonic
     blob_ids: list[str] = field(default_factory=list)
     # long-polls parked on this workflow; a cancel wakes them all
@@ -63,6 +68,9 @@ class SimWorkflow:
     _phases: tuple[tuple[str, float], ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        if self.preview:  # stays unassigned: nothing will ever run it
+            self._phases = (("unassigned", 0.0),)
+            return
         out: list[tuple[str, float]] = []
         offset = 0.0
         names = RUNNING[:3] if self.outcome == "expired" else RUNNING
@@ -128,13 +136,21 @@ class SimWorkflow:
         return self.status_at(now)[0] in TERMINAL
 
     def seconds_to_terminal(self, now: float) -> float:
+        if self.preview and self.canceled_at is None:
+            return float("inf")
         return max(0.0, self.created_mono + self.terminal_offset() - now)
+
+    @property
+    def api_external_id(self) -> str | None:
+        """``externalId`` as the API stores and shows it: ``"{userId}-{clientValue}"``."""
+        return f"{self.user_id}-{self.external_id}" if self.external_id else None
 
 
 def workflow_json(
-    wf: SimWorkflow, now: float, image_urls: list[tuple[str, str | None]] | None
+    wf: SimWorkflow, now: float, images: list[dict[str, Any]] | None
 ) -> dict[str, Any]:
-    """The ``Workflow`` object as GetWorkflow returns it. ``image_urls``: (url, expiresAt) each."""
+    """The ``Workflow`` object as GetWorkflow returns it. ``images``: the output's image blobs
+    (``steps[0].output.images``) once it succeeded."""
     status, since = wf.status_at(now)
     inp = wf.input
     phases = dict(wf._phases)
@@ -168,7 +184,7 @@ def workflow_json(
         "priority": wf.body["steps"][0].get("priority") or "normal",
         "timeout": wf.body["steps"][0].get("timeout") or "00:10:00",
         "retries": wf.body["steps"][0].get("retries") or 0,
-        "jobs": [job],
+        "jobs": [] if wf.preview else [job],
         "status": status,
         "startedAt": iso(started),
         "completedAt": iso(completed),
@@ -176,24 +192,8 @@ def workflow_json(
         "estimatedProgressRate": None if status in TERMINAL else 0.0,
         "input": inp,
     }
-    width, height = image_size(inp)
-    if status == "succeeded" and image_urls is not None:
-        step["output"] = {
-            "images": [
-                {
-                    "type": "image",
-                    "id": blob_id,
-                    "available": True,
-                    "url": url,
-                    "urlExpiresAt": expires,
-                    "jobId": job["id"],
-                    "nsfwLevel": "pg",
-                    "width": width,
-                    "height": height,
-                }
-                for blob_id, (url, expires) in zip(wf.blob_ids, image_urls, strict=True)
-            ]
-        }
+    if status == "succeeded" and images is not None:
+        step["output"] = {"images": images}
     elif status in ("failed", "expired"):
         reason = (
             "The job failed on the worker."
@@ -205,16 +205,7 @@ def workflow_json(
     return {
         "id": wf.id,
         "createdAt": iso(wf.created_wall),
-        "transactions": {
-            "list": [
-                {
-                    "type": "debit",
-                    "amount": wf.cost["total"],
-                    "id": f"tx_{wf.id[3:]}",
-                    "accountType": "yellow",
-                }
-            ]
-        },
+        "transactions": _transactions(wf),
         "metadata": body.get("metadata") or {},
         "status": status,
         "startedAt": iso(started),
@@ -229,8 +220,15 @@ def workflow_json(
         "upgradeMode": body.get("upgradeMode") or "manual",
         "currencies": body.get("currencies") or ["yellow"],
         "forceRefunded": False,
-        "externalId": wf.external_id,
+        "externalId": wf.api_external_id,
     }
+
+
+def _transactions(wf: SimWorkflow) -> dict[str, Any]:
+    out: dict[str, Any] = {"list": wf.transactions}
+    if wf.insufficient_buzz is not None:
+        out["insufficientBuzz"] = wf.insufficient_buzz
+    return out
 
 
 def image_size(inp: dict[str, Any]) -> tuple[int, int]:
