@@ -55,12 +55,13 @@ class InvalidDocumentError(DocumentError):
     ``diagnostics`` holds them; the message lists them as ``weft validate`` prints them."""
 
     def __init__(self, uri: str, diagnostics: list[Any]) -> None:
+        from weft.document import render_diagnostics
+
         self.diagnostics = diagnostics
         count = len(diagnostics)
-        lines = "\n".join(d.render() for d in diagnostics)
         super().__init__(
             f"the document has {count} error{'s' if count != 1 else ''} and cannot be run:\n"
-            + lines,
+            + render_diagnostics(diagnostics),
             where=uri,
             hint=f"fix them (`weft validate {uri}` shows them, `weft lint` suggests fixes)",
         )
@@ -75,9 +76,9 @@ def ensure_runnable(loaded: LoadedDocument, *, strict: bool = False) -> None:
     key = (id(loaded), strict)
     if _RUNNABLE.get(key) is loaded:
         return
-    from weft.document.validation import validate
+    from weft.document import check_runnable
 
-    errors = [d for d in validate(loaded) if d.severity == "error"]
+    errors = [d for d in check_runnable(loaded, strict=strict) if d.severity == "error"]
     if errors:
         raise InvalidDocumentError(loaded.document.uri, errors)
     if len(_RUNNABLE) > 64:

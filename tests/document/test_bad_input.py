@@ -33,31 +33,42 @@ def test_not_yaml(tmp_path: Path) -> None:
     _bad(p, "not valid YAML or JSON", f"{p}:")
 
 
+def _invalid(path: Path | str, *fragments: str) -> None:
+    """Read, but not valid: exit 1 with findings (``file:line:col: error rule: ...``)."""
+    code, out = _run(path)
+    assert code == 1, out
+    assert "Traceback" not in out
+    for fragment in fragments:
+        assert fragment in out, out
+
+
 def test_not_an_arazzo_document(tmp_path: Path) -> None:
     p = tmp_path / "x.yaml"
     p.write_text(yaml.safe_dump(PETS_OPENAPI))
-    _bad(p, "not an Arazzo document", "looks like an OpenAPI description")
+    _invalid(p, f"{p}:1:1: error arazzo/not-arazzo", "looks like an OpenAPI description")
     p.write_text("- a\n- b\n")
-    _bad(p, "not an Arazzo document")
+    _invalid(p, f"{p}:1:1: error arazzo/not-arazzo: not an Arazzo document")
 
 
 @pytest.mark.parametrize("version", ["2.0.0", "1.2.0", "1.0"])
 def test_unknown_version(tmp_path: Path, version: str) -> None:
     doc = arazzo([GET_PET])
     doc["arazzo"] = version
-    _bad(write(tmp_path, doc), "unsupported Arazzo version")
+    path = write(tmp_path, doc)
+    _invalid(path, f"{path}:1:9: error arazzo/version: unsupported Arazzo version")
 
 
 def test_missing_document(tmp_path: Path) -> None:
     _bad(tmp_path / "nope.yaml", "not found", "nope.yaml")
 
 
-def test_missing_source_names_source_and_url(tmp_path: Path) -> None:
+def test_missing_source_is_a_finding_at_its_url(tmp_path: Path) -> None:
     doc = arazzo([GET_PET])
     doc["sourceDescriptions"][0]["url"] = "missing/pets.yaml"
-    _bad(
-        write(tmp_path, doc),
-        "source description 'pets' cannot be loaded",
+    path = write(tmp_path, doc)
+    _invalid(
+        path,
+        f"{path}:7:8: error arazzo/source-unreadable: source description 'pets' cannot be loaded",
         str(tmp_path / "missing" / "pets.yaml"),
     )
 
@@ -66,19 +77,20 @@ def test_unreadable_source(tmp_path: Path) -> None:
     doc = arazzo([GET_PET])
     path = write(tmp_path, doc)
     (tmp_path / "pets.yaml").write_text("openapi: [3.1\n")
-    _bad(path, "source description 'pets' cannot be loaded", "not valid YAML")
+    _invalid(path, "arazzo/source-unreadable", "cannot be loaded", "not valid YAML")
 
 
-def test_ref_cycle(tmp_path: Path) -> None:
+def test_ref_cycle_in_a_used_parameter(tmp_path: Path) -> None:
     api = yaml.safe_load(yaml.safe_dump(PETS_OPENAPI))
     api["components"]["parameters"]["PetId"] = {"$ref": "#/components/parameters/Other"}
     api["components"]["parameters"]["Other"] = {"$ref": "#/components/parameters/PetId"}
-    _bad(write(tmp_path, arazzo([GET_PET]), openapi=api), "$ref cycle")
+    path = write(tmp_path, arazzo([GET_PET]), openapi=api)
+    _invalid(path, "error arazzo/operation-broken-ref", "is part of a cycle")
 
 
-def test_ten_megabyte_document(tmp_path: Path) -> None:
+def test_twenty_megabyte_document(tmp_path: Path) -> None:
     doc = arazzo([GET_PET])
-    doc["info"]["description"] = "x" * (10 * 1024 * 1024)
+    doc["info"]["description"] = "x" * (20 * 1024 * 1024)
     _bad(write(tmp_path, doc), "too large")
 
 

@@ -79,17 +79,29 @@ def test_parameters_paths_and_outputs(tmp_path: Path) -> None:
     assert "arazzo/output-name" in rules
 
 
-def test_expressions_and_criteria_must_parse(tmp_path: Path) -> None:
+def test_expression_severity_follows_what_a_run_does(tmp_path: Path) -> None:
+    """Arazzo 1.1 "Evaluation Errors": a condition that does not parse makes its criterion
+    fail at run time (a warning, with why); an output without a value is reported by the run
+    (a warning); a parameter the request cannot be built from is an error."""
     step = _step(
+        parameters=[*GET_PET["parameters"], {"name": "q", "in": "query", "value": "$inputs."}],
         successCriteria=[
             {"condition": "$statusCode == == 200"},
             {"context": "$response.body", "condition": "$[?@.a ==", "type": "jsonpath"},
         ],
         outputs={"x": "$nonsense.thing"},
     )
-    rules = _rules(tmp_path, arazzo([step]))
-    assert len(rules["arazzo/invalid-criterion"]) == 2
-    assert "arazzo/invalid-expression" in rules
+    diags = validate(load(str(write(tmp_path, arazzo([step])))))
+    by_rule: dict[str, list] = {}
+    for d in diags:
+        by_rule.setdefault(d.rule, []).append(d)
+    criteria = by_rule["arazzo/invalid-criterion"]
+    assert len(criteria) == 2 and {d.severity for d in criteria} == {"warning"}
+    assert all("always fails" in d.message for d in criteria)
+    assert [d.severity for d in by_rule["arazzo/invalid-output"]] == ["warning"]
+    [param] = by_rule["arazzo/literal-expression"]
+    assert param.severity == "warning" and "parameter 'q'" in param.message
+    assert "sent as text" in param.message
 
 
 def test_components_and_dependencies(tmp_path: Path) -> None:

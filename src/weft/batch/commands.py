@@ -36,33 +36,52 @@ def default_results_path(inputs: str | os.PathLike[str]) -> Path:
 
 
 class ResultsFile:
-    """A batch's results: a line per row as it finishes, appended (and flushed) to
-    ``<path>.partial``; at the end the whole file is written in row order under a temporary
-    name and renamed over ``path``. A kill at any moment leaves the previous ``path`` whole and
-    every line written so far in ``<path>.partial``."""
+    """A batch's results: a line per row appended (and flushed) to ``path`` as the row finishes
+    (never truncating what an earlier run wrote), then, at the end, the whole file written in
+    row order, one line per row, under a temporary name and renamed over ``path``. A kill at
+    any moment loses no line already written (a row may then appear twice until the batch is
+    run again to its end)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.partial = path.with_name(path.name + ".partial")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: IO[bytes] | None = self.partial.open("ab")
+        self._file: IO[bytes] | None = self.path.open("ab")
 
     def add(self, row: RowResult) -> None:
         if self._file is not None:
             self._file.write(orjson.dumps(row.to_dict(), default=_default) + b"\n")
             self._file.flush()
 
-    def finish(self, rows: Sequence[RowResult]) -> None:
-        """Write ``rows`` in row order as the results file (atomically), drop the partial one."""
+    def finish(self, rows: Sequence[RowResult], *, complete: bool = True) -> None:
+        """Write the results file in row order, one line per row (atomically): ``rows`` when
+        the batch ``complete``d (every row is among them), else ``rows`` over the lines the
+        file already holds (an interrupted batch keeps what earlier runs reported)."""
         self.close()
+        lines: dict[int, bytes] = {} if complete else self._existing()
+        for row in rows:
+            lines[row.row] = orjson.dumps(row.to_dict(), default=_default)
         tmp = self.path.with_name(self.path.name + ".tmp")
         with tmp.open("wb") as out:
-            for row in sorted(rows, key=lambda r: r.row):
-                out.write(orjson.dumps(row.to_dict(), default=_default) + b"\n")
+            for number in sorted(lines):
+                out.write(lines[number] + b"\n")
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, self.path)
-        self.partial.unlink(missing_ok=True)
+
+    def _existing(self) -> dict[int, bytes]:
+        found: dict[int, bytes] = {}
+        try:
+            text = self.path.read_bytes()
+        except OSError:
+            return found
+        for line in text.splitlines():
+            try:
+                value = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue  # a line cut short by a kill
+            if isinstance(value, dict) and isinstance(value.get("row"), int):
+                found[value["row"]] = line
+        return found
 
     def close(self) -> None:
         if self._file is not None:
@@ -149,7 +168,7 @@ def run_batch_command(
         result = asyncio.run(coro)
     except KeyboardInterrupt:
         display.stop()
-        results_file.finish(list(finished.values()))
+        results_file.finish(list(finished.values()), complete=False)
         failed = sum(1 for r in finished.values() if not r.ok)
         err.write(
             f"interrupted: {len(finished)} of {total} rows finished ({failed} failed), "
@@ -160,7 +179,7 @@ def run_batch_command(
         return EXIT_INTERRUPTED
     except BaseException:
         display.stop()
-        results_file.finish(list(finished.values()))
+        results_file.finish(list(finished.values()), complete=False)
         raise
     display.stop()
     results_file.finish(result.rows)
@@ -247,7 +266,7 @@ def batch(
     ensure_runnable(loaded, strict=strict)
     plan = select_plan(loaded, workflow_id, strict=strict)
     options = RunOptions.build(
-        servers=parse_servers(server_pairs, loaded.sources),
+        servers=parse_servers(server_pairs, loaded.source_names()),
         strict=strict,
         pace=pace,
         max_steps=max_steps,

@@ -172,11 +172,10 @@ class StatusLines:
     """A ``step_line`` for :class:`weft.progress.ProgressPrinter`: one line per change of the
     workflow's status or queue position, and one per streak of answers that are retried."""
 
-    def __init__(self, submitted: Callable[[str], None] | None = None) -> None:
+    def __init__(self) -> None:
         self._last: tuple[Any, Any] | None = None
         self._workflow_id: str | None = None
         self._retrying = False
-        self._submitted = submitted
 
     def __call__(self, event: RunEvent) -> str | None:
         code = event.status_code
@@ -194,8 +193,6 @@ class StatusLines:
         workflow_id = outputs.get("workflowId")
         if isinstance(workflow_id, str) and self._workflow_id is None:
             self._workflow_id = workflow_id
-            if self._submitted is not None:
-                self._submitted(workflow_id)
         position = outputs.get("queuePosition")
         if (status, position) == self._last:
             return None
@@ -276,17 +273,18 @@ async def _run(
     from weft.api import run_async
     from weft.progress import ProgressPrinter
 
-    def submitted(workflow_id: str) -> None:
-        # the run's start was made durable before the submit went out: resume can find it
-        if recorder is not None and not where.simulated:
-            notice(f"run {run_id}: workflow {workflow_id} (resume with: weft resume {run_id})")
+    def recorded() -> None:
+        # the run's start is durable (just before the submit goes out): resume can find it
+        if where.simulated:
+            notice(f"run {run_id}")
         else:
-            notice(f"run {run_id}: workflow {workflow_id}")
+            notice(f"run {run_id} (resume with: weft resume {run_id})")
 
-    lines = StatusLines(submitted)
-    on_event = (
-        ProgressPrinter(step_line=lines, run_lines=False) if progress else _QuietEvents(lines)
-    )
+    lines = StatusLines()
+    printer = ProgressPrinter(step_line=lines, run_lines=False) if progress else None
+    on_event = GenerationEvents(lines, printer, recorded if recorder is not None else None)
+    if recorder is None:
+        notice(f"run {run_id} (not recorded)")
     result = await run_async(
         bundle_path(),
         SUBMIT_WORKFLOW,
@@ -306,16 +304,30 @@ async def _run(
     return result
 
 
-class _QuietEvents:
-    """Status lines computed but not printed (``--json``): only the run id notice matters."""
+class GenerationEvents:
+    """A generation's ``on_event``: the status lines (through ``printer``, or none for
+    ``--json``) and ``recorded()`` once the run can be resumed by its id."""
 
     wants_step_started = False
 
-    def __init__(self, lines: StatusLines) -> None:
+    def __init__(
+        self,
+        lines: StatusLines,
+        printer: Callable[[RunEvent], Any] | None,
+        recorded: Callable[[], None] | None,
+    ) -> None:
         self.lines = lines
+        self.printer = printer
+        self.recorded = recorded
 
     def __call__(self, event: RunEvent) -> None:
-        if event.kind == "step_finished":
+        if event.kind == "run_recorded":
+            if self.recorded is not None:
+                self.recorded()
+            return
+        if self.printer is not None:
+            self.printer(event)
+        elif event.kind == "step_finished":
             self.lines(event)
 
 
@@ -464,6 +476,7 @@ __all__ = [
     "Deployment",
     "GenerateOutcome",
     "GenerateRequest",
+    "GenerationEvents",
     "StatusLines",
     "deployment",
     "external_id_for",

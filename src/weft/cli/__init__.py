@@ -1,25 +1,30 @@
 """The ``weft`` command line.
 
 Subcommands live next to the code they drive and are imported only when invoked, so
-``weft --version`` and ``weft validate`` start fast. Register a command by adding one line to
+``weft --version`` and ``weft validate`` start fast (click itself is imported by
+:mod:`weft.cli.app` only when a command runs). Register a command by adding one line to
 ``_COMMANDS``: ``name -> "module:attribute"`` (a click command or group).
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
-from typing import Any
-
-import click
 
 from weft import __version__
 from weft.errors import WeftError
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: `weft --version` must not import typing
+if TYPE_CHECKING:
+    from typing import Any
 
 _COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module:attribute, one-line help shown in `weft --help`)
     "validate": ("weft.document.commands:validate", "Check an Arazzo document and its sources."),
     "lint": ("weft.document.commands:lint", "Report defects in an Arazzo document, with fixes."),
+    "describe": (
+        "weft.document.commands:describe",
+        "Show workflows, inputs and servers.",
+    ),
     "run": ("weft.cli.run:run", "Run a workflow of an Arazzo document."),
     "resume": ("weft.cli.run:resume", "Continue a recorded run that stopped."),
     "batch": ("weft.batch.commands:batch", "Run a workflow once per row of an inputs file."),
@@ -28,55 +33,51 @@ _COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-class LazyGroup(click.Group):
-    """A click group whose subcommands are imported on first use."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(_COMMANDS)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = _COMMANDS.get(cmd_name)
-        if target is None:
-            return None
-        module_name, attr = target[0].split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith("weft"):
-                # the subsystem is not part of this build
-                return _unavailable(cmd_name, target[1])
-            raise
-        command = getattr(module, attr)
-        assert isinstance(command, click.Command)
-        return command
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, help_text) for name, (_, help_text) in sorted(_COMMANDS.items())]
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
-
-
-def _unavailable(name: str, help_text: str) -> click.Command:
-    @click.command(name=name, help=help_text)
-    def _cmd() -> None:
-        raise click.ClickException(f"'weft {name}' is not available in this build")
-
-    return _cmd
-
-
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="weft")
-def cli() -> None:
-    """weft runs OpenAPI Arazzo workflows, and generates images on Civitai."""
+EXIT_INTERNAL = 70  # EX_SOFTWARE: a defect of weft, not of the input
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Console entry point: user errors print one clear message, never a traceback."""
+    """Console entry point: user errors print one clear message, never a traceback; a defect
+    of weft prints one line saying so (``WEFT_DEBUG=1`` shows the traceback).
+
+    ``weft --version`` is answered before click is imported (a cold start close to the
+    interpreter's own).
+    """
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args == ["--version"]:
+        sys.stdout.write(f"weft, version {__version__}\n")
+        return 0
+    from weft.cli.app import cli
+
     try:
-        return cli.main(args=argv, prog_name="weft", standalone_mode=True)
+        return cli.main(args=args, prog_name="weft", standalone_mode=True)
     except WeftError as exc:
-        click.echo(f"error: {exc}", err=True)
+        sys.stderr.write(f"error: {exc}\n")
         sys.exit(exc.exit_code)
+    except (RecursionError, MemoryError) as exc:
+        sys.stderr.write(
+            f"error: the input is too deep or too large to handle ({type(exc).__name__})\n"
+        )
+        sys.exit(2)
+    except Exception as exc:
+        import os
+
+        if os.environ.get("WEFT_DEBUG"):
+            raise
+        sys.stderr.write(
+            f"weft: internal error ({type(exc).__name__}); this is a defect of weft, please "
+            "report it (WEFT_DEBUG=1 shows the traceback)\n"
+        )
+        sys.exit(EXIT_INTERNAL)
+
+
+def __getattr__(name: str) -> Any:
+    """``weft.cli.cli`` (the click group) for tests and embedding, imported on first use."""
+    if name in ("cli", "LazyGroup"):
+        from weft.cli import app
+
+        return getattr(app, name)
+    raise AttributeError(f"module 'weft.cli' has no attribute {name!r}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -93,7 +93,7 @@ def run(
     loaded = load_document(document)
     ensure_runnable(loaded, strict=strict)
     options = RunOptions.build(
-        servers=parse_servers(server_pairs, loaded.sources),
+        servers=parse_servers(server_pairs, loaded.source_names()),
         strict=strict,
         max_steps=max_steps,
         timeout=timeout,

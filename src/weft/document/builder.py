@@ -6,12 +6,43 @@ it), so a structurally broken document still yields a model that semantic checks
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any, TypeVar
 
 from weft.document import model as m
-from weft.document.parse import Parsed, escape
+from weft.document.parse import Parsed
+from weft.expressions.pointer import escape_token, resolve_pointer
 
 N = TypeVar("N", bound=m.Node)
+
+
+class FieldLocations(Mapping[str, m.Location]):
+    """``field -> Location`` of one object's fields, looked up only when asked for."""
+
+    __slots__ = ("_parsed", "_pointer")
+
+    def __init__(self, parsed: Parsed, pointer: str) -> None:
+        self._parsed = parsed
+        self._pointer = pointer
+
+    def _key(self, name: str) -> str:
+        return f"{self._pointer}/{escape_token(name)}"
+
+    def __getitem__(self, name: str) -> m.Location:
+        found = self._parsed.positions.get(self._key(name))
+        if found is None:
+            raise KeyError(name)
+        return m.Location(self._parsed.file, found[0], found[1])
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._key(name) in self._parsed.positions
+
+    def __iter__(self) -> Iterator[str]:
+        node = resolve_pointer(self._parsed.data, self._pointer)
+        return iter([k for k in node if k in self]) if isinstance(node, dict) else iter(())
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def _s(value: Any) -> str | None:
@@ -33,10 +64,7 @@ class Builder:
         obj.loc = self.parsed.loc(pointer)
         obj.pointer = pointer
         obj.extensions = {k: v for k, v in raw.items() if isinstance(k, str) and k.startswith("x-")}
-        positions = self.parsed.positions
-        obj.field_locs = {
-            k: positions[p] for k in raw if (p := f"{pointer}/{escape(k)}") in positions
-        }
+        obj.field_locs = FieldLocations(self.parsed, pointer)
         return obj
 
     def items(self, raw: Any, pointer: str) -> list[tuple[dict[str, Any], str]]:
@@ -94,17 +122,17 @@ class Builder:
 
         base = "/components"
         params = {
-            k: self.parameter(v, f"{base}/parameters/{escape(k)}")
+            k: self.parameter(v, f"{base}/parameters/{escape_token(k)}")
             for k, v in mapping("parameters").items()
             if isinstance(v, dict)
         }
         success = {
-            k: self.success_action(v, f"{base}/successActions/{escape(k)}")
+            k: self.success_action(v, f"{base}/successActions/{escape_token(k)}")
             for k, v in mapping("successActions").items()
             if isinstance(v, dict)
         }
         failure = {
-            k: self.failure_action(v, f"{base}/failureActions/{escape(k)}")
+            k: self.failure_action(v, f"{base}/failureActions/{escape_token(k)}")
             for k, v in mapping("failureActions").items()
             if isinstance(v, dict)
         }
@@ -228,7 +256,7 @@ class Builder:
     def outputs(self, raw: Any, p: str) -> dict[str, Any]:
         if not isinstance(raw, dict):
             return {}
-        return {k: self.value(v, f"{p}/{escape(k)}") for k, v in raw.items()}
+        return {k: self.value(v, f"{p}/{escape_token(k)}") for k, v in raw.items()}
 
     def request_body(self, raw: dict[str, Any], p: str) -> m.RequestBody:
         replacements = [

@@ -9,6 +9,20 @@ from weft.document.model import Location
 
 Severity = Literal["error", "warning", "info"]
 
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """A fix that is a pure rewrite of the document, applied by ``weft lint --fix``.
+
+    Without ``key``: replace the scalar at ``pointer`` by ``value``. With ``key``: add ``key:
+    value`` to the mapping at ``pointer`` (it must not have that key yet).
+    """
+
+    pointer: str
+    value: str
+    key: str | None = None
+
+
 _ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
@@ -21,6 +35,7 @@ class Diagnostic:
     message: str
     location: Location
     fix: str | None = None
+    edit: Edit | None = None  # set when the fix is a pure rewrite `weft lint --fix` applies
 
     def render(self) -> str:
         """``file:line:col: severity rule: message`` plus an indented ``fix:`` line."""

@@ -17,7 +17,7 @@ from weft.errors import DocumentError
 
 Fetch = Callable[[str], bytes]
 
-MAX_DOCUMENT_BYTES = 4 * 1024 * 1024  # an Arazzo document
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024  # an Arazzo document (~25,000 steps)
 MAX_SOURCE_BYTES = 64 * 1024 * 1024  # an OpenAPI/AsyncAPI description
 HTTP_TIMEOUT = 20.0
 

@@ -11,6 +11,7 @@ added, never renamed or removed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -37,7 +38,8 @@ class Node:
     loc: Location = UNKNOWN_LOCATION
     pointer: str = ""
     extensions: dict[str, Any] = field(default_factory=dict)
-    field_locs: dict[str, Location] = field(default_factory=dict)
+    # field name -> location of its value (a mapping that may compute them on demand)
+    field_locs: Mapping[str, Location] = field(default_factory=dict)
 
     def at(self, field_name: str) -> Location:
         """Location of a field's value, falling back to the object's own location."""

@@ -5,13 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from weft.document import exprcheck
 from weft.document import model as m
 from weft.document.diagnostics import Diagnostic, Severity
 from weft.document.loaded import LoadedDocument
 from weft.document.walk import (
     component_ref,
-    iter_criteria,
     iter_parameters,
     resolve_action,
     resolve_parameter,
@@ -23,10 +21,19 @@ _SRC_STEP = re.compile(r"^\$sourceDescriptions\.([^.]+)\.([^.]+)\.steps\.([^.]+)
 
 
 class Semantics:
-    def __init__(self, loaded: LoadedDocument) -> None:
+    def __init__(self, loaded: LoadedDocument, strict: bool = False) -> None:
         self.loaded = loaded
         self.doc = loaded.document
+        self.strict = strict
         self.out: list[Diagnostic] = []
+
+    def _no_workflow(self, ref: str) -> tuple[bool, str]:
+        """(True, why) when ``ref`` names no workflow; False when it does or cannot be told
+        (its source is not loaded)."""
+        _, target, error = self.loaded.find_workflow(ref)
+        if target is not None or self.loaded.workflow_unavailable(ref):
+            return False, ""
+        return True, error
 
     def add(
         self,
@@ -44,7 +51,6 @@ class Semantics:
         for wf in self.doc.workflows:
             self.workflow(wf)
         self.workflow_dependencies()
-        self.expressions()
         return self.out
 
     # -- identifiers -------------------------------------------------------------------------
@@ -112,8 +118,8 @@ class Semantics:
                     )
             self.operation(wf, step)
         if step.workflow_id is not None:
-            _, target, error = self.loaded.find_workflow(step.workflow_id)
-            if target is None:
+            missing, error = self._no_workflow(step.workflow_id)
+            if missing:
                 self.add(
                     "arazzo/unknown-workflow", step.at("workflowId"), error, self._known_workflows()
                 )
@@ -127,6 +133,8 @@ class Semantics:
         return f"known workflows: {', '.join(ids)}" if ids else None
 
     def operation(self, wf: m.Workflow, step: m.Step) -> None:
+        if not self.loaded.sources_loaded:
+            return  # operations live in the sources: not checked without them (--no-sources)
         field = "operationPath" if step.operation_path is not None else "operationId"
         ref = step.operation_id or ""
         match = re.match(r"^\$sourceDescriptions\.([^.]+)\.", ref)
@@ -141,15 +149,28 @@ class Semantics:
             and any(s.type == "asyncapi" for s in self.loaded.sources.values())
         ):
             return
-        op, error, candidates = self.loaded.find_operation(step)
+        found = self.loaded.find_operation(step, strict=self.strict)
+        op = found.operation
         if op is None:
-            ambiguous = "ambiguous" in (error or "")
+            if found.unavailable is not None:
+                return  # its source is not loaded: reported once, at the source
+            error, candidates = found.error or "operation not found", found.candidates
+            ambiguous = "ambiguous" in error
             rule = "arazzo/ambiguous-operation" if ambiguous else "arazzo/unresolved-operation"
             fix = None
             if candidates:
                 fix = ("use one of: " if ambiguous else "did you mean: ") + ", ".join(candidates)
-            self.add(rule, step.at(field), error or "operation not found", fix)
+            self.add(rule, step.at(field), error, fix)
             return
+        for problem in op.broken_refs:
+            self.add(
+                "arazzo/operation-broken-ref",
+                step.at(field),
+                f"step {step.step_id!r} calls {op.label}, whose {problem.describe()} "
+                f"(at {self.loaded.ref_location(problem)}): the request cannot be built",
+                "fix the reference in the description, or pass a corrected description with "
+                "--source NAME=PATH",
+            )
         supplied = {
             (p.name, p.in_)
             for item in [*wf.parameters, *step.parameters]
@@ -216,8 +237,8 @@ class Semantics:
                     f"steps: {known}",
                 )
         elif action.workflow_id is not None:
-            _, target, error = self.loaded.find_workflow(action.workflow_id)
-            if target is None:
+            missing, error = self._no_workflow(action.workflow_id)
+            if missing:
                 self.add(
                     "arazzo/unknown-target",
                     where or action.at("workflowId"),
@@ -308,16 +329,18 @@ class Semantics:
         for wf in self.doc.workflows:
             deps = []
             for dep in wf.depends_on:
-                _, target, error = self.loaded.find_workflow(dep)
-                if target is None:
+                missing, error = self._no_workflow(dep)
+                if missing:
                     self.add(
                         "arazzo/unknown-dependency",
                         wf.at("dependsOn"),
                         error,
                         self._known_workflows(),
                     )
-                elif self.doc.workflow(dep) is not None:
-                    deps.append(dep)
+                else:
+                    local = self._local_workflow(dep)
+                    if local is not None:
+                        deps.append(local)
             graph[wf.workflow_id] = deps
         for cycle in _cycles(graph):
             cyc_wf = self.doc.workflow(cycle[0])
@@ -328,6 +351,14 @@ class Semantics:
                 f"workflows depend on each other in a cycle: {' -> '.join(cycle)}",
                 "remove one of the dependsOn entries",
             )
+
+    def _local_workflow(self, ref: str) -> str | None:
+        """The id of a workflow of this very document that ``ref`` names (a local id, or
+        ``$sourceDescriptions.<name>.<id>`` of a source that is this document), else None."""
+        doc, target, _ = self.loaded.find_workflow(ref)
+        if target is None or doc is None or doc.document is not self.doc:
+            return None
+        return target.workflow_id
 
     def step_dependencies(self, wf: m.Workflow) -> None:
         graph: dict[str, list[str]] = {}
@@ -368,71 +399,14 @@ class Semantics:
             return wf is not None and wf.step(match.group(2)) is not None
         match = _SRC_STEP.match(dep)
         if match:
+            if self.loaded.missing_source(match.group(1)):
+                return True  # not loaded: cannot tell
             source = self.loaded.sources.get(match.group(1))
             if source is None or source.arazzo is None:
                 return False
             wf = source.arazzo.document.workflow(match.group(2))
             return wf is not None and wf.step(match.group(3)) is not None
         return False
-
-    # -- expressions -------------------------------------------------------------------------
-    def expressions(self) -> None:
-        for c in iter_criteria(self.doc):
-            error = exprcheck.criterion_error(c)
-            if error:
-                self.add(
-                    "arazzo/invalid-criterion",
-                    c.at("condition"),
-                    f"{c.kind} condition does not parse: {error}",
-                )
-        for item in iter_parameters(self.doc):
-            if isinstance(item, m.Parameter):
-                error = exprcheck.value_error(item.value)
-                if error:
-                    self.add(
-                        "arazzo/invalid-expression",
-                        item.at("value"),
-                        f"parameter {item.name!r}: {error}",
-                    )
-        for wf in self.doc.workflows:
-            self.output_expressions(wf.outputs, wf)
-            for step in wf.steps:
-                self.output_expressions(step.outputs, step)
-                body = step.request_body
-                if body is None:
-                    continue
-                if body.has_payload:
-                    error = exprcheck.value_error(body.payload)
-                    if error:
-                        self.add(
-                            "arazzo/invalid-expression",
-                            body.at("payload"),
-                            f"requestBody payload: {error}",
-                        )
-                for r in body.replacements:
-                    error = exprcheck.value_error(r.value)
-                    if error:
-                        self.add(
-                            "arazzo/invalid-expression",
-                            r.at("value"),
-                            f"replacement value: {error}",
-                        )
-
-    def output_expressions(self, outputs: dict[str, Any], owner: m.Node) -> None:
-        for name, value in outputs.items():
-            if isinstance(value, m.Selector):
-                error = exprcheck.selector_error(value)
-            elif isinstance(value, str):
-                error = exprcheck.expression_error(value)
-            else:
-                continue
-            if error:
-                loc = (
-                    self.loaded.parsed.loc(f"{owner.pointer}/outputs/{name}")
-                    if (self.loaded.parsed)
-                    else owner.at("outputs")
-                )
-                self.add("arazzo/invalid-expression", loc, f"output {name!r}: {error}")
 
 
 def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:

@@ -16,9 +16,9 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from weft.document.parse import escape
 from weft.document.structure_base import _DEPENDS, _KEY, _NAME, _VERSION, Problem, _is_int, _kind
 from weft.document.structure_parts import Parts
+from weft.expressions.pointer import escape_token
 
 
 class Checker(Parts):
@@ -101,7 +101,7 @@ class Checker(Parts):
         for key, value in outs.items():
             if not _KEY.match(str(key)):
                 continue  # names are checked by validation (arazzo/output-name)
-            vp = f"{op}/{escape(str(key))}"
+            vp = f"{op}/{escape_token(str(key))}"
             if isinstance(value, str):
                 continue
             if self.v11 and isinstance(value, dict):

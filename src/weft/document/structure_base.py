@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from weft.document.parse import escape
+from weft.expressions.pointer import escape_token
 
 Problem = tuple[str, str, str, str | None]  # pointer, rule, message, fix
 
@@ -94,7 +94,7 @@ class CheckerBase:
                 else (f"allowed fields: {', '.join(sorted(allowed))}")
             )
             self.add(
-                f"{p}/{escape(str(key))}",
+                f"{p}/{escape_token(str(key))}",
                 "structure/unknown-field",
                 f"unknown field {key!r} in {what}",
                 fix,
@@ -110,7 +110,7 @@ class CheckerBase:
         if key not in raw:
             return
         v = raw[key]
-        fp = f"{p}/{escape(key)}"
+        fp = f"{p}/{escape_token(key)}"
         if not isinstance(v, str):
             self.add(fp, "structure/type", f"{key!r} must be a string, not {_kind(v)}")
         elif pattern is not None and not pattern.search(v):
@@ -121,7 +121,7 @@ class CheckerBase:
     def enum(self, raw: dict[str, Any], key: str, p: str, values: tuple[str, ...]) -> None:
         if key in raw and raw[key] not in values:
             self.add(
-                f"{p}/{escape(key)}",
+                f"{p}/{escape_token(key)}",
                 "structure/enum",
                 f"{key!r} must be one of {', '.join(values)}; got {raw[key]!r}",
             )
@@ -138,7 +138,7 @@ class CheckerBase:
         if key not in raw:
             return
         v = raw[key]
-        fp = f"{p}/{escape(key)}"
+        fp = f"{p}/{escape_token(key)}"
         if not isinstance(v, list):
             self.add(fp, "structure/type", f"{key!r} must be a list, not {_kind(v)}")
             return
@@ -181,7 +181,7 @@ class CheckerBase:
         t = raw.get("type")
         if t is not None:
             types = t if isinstance(t, list) else [t]
-            if not types or any(x not in _JSON_TYPES for x in types):
+            if not types or any(not isinstance(x, str) or x not in _JSON_TYPES for x in types):
                 self.add(f"{p}/type", "structure/schema", f"invalid JSON Schema type {t!r}")
         req = raw.get("required")
         if req is not None and (
@@ -200,7 +200,7 @@ class CheckerBase:
                 self.add(f"{p}/{key}", "structure/schema", f"{key!r} must be an object")
                 continue
             for name, s in sub.items():
-                self.schema(s, f"{p}/{key}/{escape(str(name))}", depth + 1)
+                self.schema(s, f"{p}/{key}/{escape_token(str(name))}", depth + 1)
         for key in ("items", "additionalProperties", "not", "if", "then", "else", "contains"):
             if key in raw:
                 self.schema(raw[key], f"{p}/{key}", depth + 1)

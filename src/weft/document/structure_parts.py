@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from weft.document.parse import escape
 from weft.document.structure_base import _EXPR_VERSIONS, _KEY, CheckerBase, _is_int, _is_num, _kind
+from weft.expressions.pointer import escape_token
 
 
 class Parts(CheckerBase):
@@ -219,7 +219,7 @@ class Parts(CheckerBase):
                 self.add(kp, "structure/type", f"{kind!r} must be an object, not {_kind(sub)}")
                 continue
             for name, value in sub.items():
-                vp = f"{kp}/{escape(str(name))}"
+                vp = f"{kp}/{escape_token(str(name))}"
                 if not _KEY.match(str(name)):
                     self.add(
                         vp,

@@ -19,6 +19,17 @@ def component_ref(reference: str) -> tuple[str, str] | None:
     return (match.group(1), match.group(2)) if match else None
 
 
+def input_schema(doc: m.ArazzoDocument, schema: Any) -> Any:
+    """A workflow's inputs schema (or one property's), following ``$ref`` to
+    ``#/components/inputs/<name>`` (a few hops at most); other schemas as they are."""
+    for _ in range(8):
+        ref = schema.get("$ref") if isinstance(schema, dict) else None
+        if not isinstance(ref, str) or not ref.startswith("#/components/inputs/"):
+            return schema
+        schema = doc.components.inputs.get(ref[len("#/components/inputs/") :])
+    return schema
+
+
 def resolve_parameter(
     doc: m.ArazzoDocument, item: m.Parameter | m.ReusableRef
 ) -> m.Parameter | None:

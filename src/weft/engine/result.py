@@ -161,8 +161,10 @@ class RunResult:
 class RunEvent:
     """Progress of a run, given to ``on_event`` callbacks (secrets masked).
 
-    ``kind``: ``run_started``, ``step_started``, ``step_finished``, ``waiting`` (a delay before
-    the next attempt: retry, pacing), ``run_finished``.
+    ``kind``: ``run_started``, ``run_recorded`` (the run's start is durable in the run store:
+    from now on ``weft resume`` can find it; sent before the first request that may act),
+    ``step_started``, ``step_finished``, ``waiting`` (a delay before the next attempt: retry,
+    pacing), ``run_finished``.
     """
 
     kind: str

@@ -67,7 +67,15 @@ class Begun:
 class StepExecutor:
     """Executes steps of a run's frames (see the module docstring)."""
 
-    __slots__ = ("_rng", "journal", "on_event", "started_events", "state", "transport")
+    __slots__ = (
+        "_recorded",
+        "_rng",
+        "journal",
+        "on_event",
+        "started_events",
+        "state",
+        "transport",
+    )
 
     def __init__(
         self,
@@ -83,6 +91,7 @@ class StepExecutor:
         # a listener may say it does nothing with step_started events (the progress printer)
         self.started_events = on_event is not None and getattr(on_event, "wants_step_started", True)
         self._rng = random.Random(state.run_id)  # retry jitter, repeatable per run
+        self._recorded = False  # the run's start was made durable (``run_recorded`` sent)
 
     def jitter(self) -> float:
         """A random number in [0, 1) for a jittered wait (repeatable per run id)."""
@@ -248,6 +257,12 @@ class StepExecutor:
         resend_safe = sp.idempotent or built.idempotency_key is not None
         if journal.active:
             summary = memo.summary(sp, built, state.secrets)
+            if not sp.idempotent and not self._recorded:
+                # the first request that may act: after it, the run can be resumed by its id
+                self._recorded = True
+                journal.ensure_started()
+                if self.on_event is not None:
+                    self.on_event(RunEvent("run_recorded", state.run_id, sp.workflow_id))
             if not resend_safe:
                 journal.write_ahead(sp, attempt_no, summary)
             elif not sp.idempotent:

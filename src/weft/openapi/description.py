@@ -1,19 +1,24 @@
 """OpenAPI descriptions (3.0, 3.1 and Swagger 2.0): an index of operations with resolved refs.
 
-``OpenAPIDescription.from_tree(name, url, tree)`` checks ``$ref`` chains for cycles, then
-indexes every operation by ``operationId`` and by ``(path, METHOD)``. Each
-:class:`Operation` carries its merged parameters (path-item then operation level, the
-operation's overriding the same ``(name, in)``), its request body and responses with references
-resolved (recursive schemas keep their inner ``$ref``), and its effective servers.
+``OpenAPIDescription.from_tree(name, url, tree)`` indexes every operation by ``operationId``
+and by ``(path, METHOD)``; an :class:`Operation` is built when first asked for. It carries its
+merged parameters (path-item then operation level, the operation's overriding the same
+``(name, in)``), its request body and responses with references resolved (recursive schemas
+keep their inner ``$ref``), and its effective servers. A reference that does not resolve is not
+an error here: it stays a ``{"$ref": ...}`` object and is listed in ``broken_refs`` (parameters,
+request body: the request cannot be built) or ``response_refs`` (descriptive only);
+``ref_problems()`` lists every broken reference of the description.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from weft.errors import DocumentError
-from weft.openapi.refs import LoadExternal, RefResolver
+from weft.expressions.pointer import escape_token
+from weft.openapi.refs import LoadExternal, RefError, RefProblem, RefResolver
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace", "query")
 
@@ -48,6 +53,10 @@ class Operation:
     servers: list[Server] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
     pointer: str = ""  # JSON Pointer of the operation inside its description
+    # $refs of its parameters / request body that do not resolve: the request cannot be built
+    broken_refs: list[RefProblem] = field(default_factory=list)
+    # $refs of its responses that do not resolve (descriptive only)
+    response_refs: list[RefProblem] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -75,22 +84,86 @@ class Operation:
 
 
 @dataclass(slots=True)
+class _Entry:
+    """Where an operation is written: enough to build its :class:`Operation` on demand."""
+
+    path: str
+    method: str
+    raw: dict[str, Any]
+    path_params: Any
+    item_servers: list[Server]
+    item_base: str
+    item_pointer: str
+    problems: list[RefProblem]  # a broken $ref of the path item itself
+
+
+class _ById(Mapping[str, Operation]):
+    """``operationId -> Operation``, each operation resolved the first time it is asked for."""
+
+    __slots__ = ("_desc",)
+
+    def __init__(self, desc: OpenAPIDescription) -> None:
+        self._desc = desc
+
+    def __getitem__(self, op_id: str) -> Operation:
+        return self._desc.operation(self._desc.ids[op_id])
+
+    def __contains__(self, op_id: object) -> bool:
+        return op_id in self._desc.ids
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._desc.ids)
+
+    def __len__(self) -> int:
+        return len(self._desc.ids)
+
+
+@dataclass(slots=True)
 class OpenAPIDescription:
+    """An index of a description's operations. Indexing reads only ``paths``; each
+    :class:`Operation` (its ``$ref``s resolved) is built the first time it is asked for, so a
+    large description costs little beyond the operations a workflow uses."""
+
     name: str
     url: str
     version: str
     servers: list[Server] = field(default_factory=list)
-    operations: list[Operation] = field(default_factory=list)
-    by_id: dict[str, Operation] = field(default_factory=dict)
     raw: Any = None
     resolver: RefResolver | None = None
+    ids: dict[str, tuple[str, str]] = field(default_factory=dict)  # operationId -> (path, METHOD)
+    entries: dict[tuple[str, str], _Entry] = field(default_factory=dict)
+    built: dict[tuple[str, str], Operation] = field(default_factory=dict)
+    swagger: bool = False
+
+    @property
+    def by_id(self) -> Mapping[str, Operation]:
+        return _ById(self)
+
+    @property
+    def operations(self) -> list[Operation]:
+        """Every operation (resolves them all: for listings, not for lookups)."""
+        return [self.operation(key) for key in self.entries]
+
+    def operation(self, key: tuple[str, str]) -> Operation:
+        op = self.built.get(key)
+        if op is None:
+            entry = self.entries[key]
+            assert self.resolver is not None
+            op = _operation(self, self.resolver, entry)
+            self.built[key] = op
+        return op
 
     def operation_at(self, path: str, method: str) -> Operation | None:
-        method = method.upper()
-        for op in self.operations:
-            if op.path == path and op.method == method:
-                return op
-        return None
+        key = (path, method.upper())
+        return self.operation(key) if key in self.entries else None
+
+    def operation_keys(self) -> list[tuple[str, str]]:
+        """``(path, METHOD)`` of every operation, without resolving any."""
+        return list(self.entries)
+
+    def ref_problems(self) -> list[RefProblem]:
+        """Every ``$ref`` of the description that does not resolve (scanned once)."""
+        return self.resolver.scan() if self.resolver is not None else []
 
     @classmethod
     def from_tree(
@@ -110,37 +183,68 @@ class OpenAPIDescription:
                 why="no 'openapi: 3.x' (or 'swagger: 2.0') field",
             )
         resolver = RefResolver(tree, url, load_external)
-        resolver.check_cycles()
-        desc = cls(name=name, url=url, version=version, raw=tree, resolver=resolver)
         swagger = version.startswith("2")
+        desc = cls(
+            name=name, url=url, version=version, raw=tree, resolver=resolver, swagger=swagger
+        )
         desc.servers = _swagger_servers(tree) if swagger else _servers(tree.get("servers"))
         paths = tree.get("paths")
-        if isinstance(paths, dict):
-            for path, item_raw in paths.items():
-                item, item_base = resolver.follow(item_raw)
-                if not isinstance(item, dict):
+        if not isinstance(paths, dict):
+            return desc
+        for path, item_raw in paths.items():
+            item_pointer = f"/paths/{escape_token(str(path))}"
+            problems: list[RefProblem] = []
+            try:
+                item, item_base = resolver.follow(item_raw, None, item_pointer)
+            except RefError as exc:
+                problems.append(exc.problem)
+                item, item_base = {}, resolver.url
+            if not isinstance(item, dict):
+                continue
+            path_params = item.get("parameters")
+            item_servers = _servers(item.get("servers")) if not swagger else []
+            if item is not item_raw:
+                item_pointer = _target_pointer(item_raw)
+            for method in METHODS:
+                op_raw = item.get(method)
+                if not isinstance(op_raw, dict):
                     continue
-                path_params = item.get("parameters")
-                item_servers = _servers(item.get("servers")) if not swagger else []
-                for method in METHODS:
-                    op_raw = item.get(method)
-                    if not isinstance(op_raw, dict):
-                        continue
-                    op = _operation(
-                        desc,
-                        resolver,
-                        str(path),
-                        method,
-                        op_raw,
-                        path_params,
-                        item_servers,
-                        item_base,
-                        swagger,
-                    )
-                    desc.operations.append(op)
-                    if op.operation_id and op.operation_id not in desc.by_id:
-                        desc.by_id[op.operation_id] = op
+                key = (str(path), method.upper())
+                desc.entries[key] = _Entry(
+                    str(path),
+                    method,
+                    op_raw,
+                    path_params,
+                    item_servers,
+                    item_base,
+                    item_pointer,
+                    problems,
+                )
+                op_id = op_raw.get("operationId")
+                if isinstance(op_id, str) and op_id not in desc.ids:
+                    desc.ids[op_id] = key
         return desc
+
+
+def _target_pointer(item_raw: Any) -> str:
+    """The pointer a path item ``$ref`` names (where the operations really are)."""
+    ref = item_raw.get("$ref") if isinstance(item_raw, dict) else None
+    return ref.partition("#")[2] if isinstance(ref, str) else ""
+
+
+def server_url(servers: list[Server], description_url: str) -> str:
+    """The base URL a run uses by default: the first server, its variables at their defaults,
+    a relative URL resolved against the description's own URL (no trailing ``/``)."""
+    from urllib.parse import urljoin
+
+    url = "/"
+    if servers:
+        url = servers[0].url
+        for name, default in servers[0].variables.items():
+            url = url.replace("{" + name + "}", str(default))
+    if "://" not in url:
+        url = urljoin(description_url, url)
+    return url.rstrip("/")
 
 
 def _servers(raw: Any) -> list[Server]:
@@ -172,26 +276,19 @@ def _swagger_servers(tree: dict[str, Any]) -> list[Server]:
     return [Server(f"{scheme}://{host}{base}") for scheme in schemes if isinstance(scheme, str)]
 
 
-def _escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
-
-
-def _operation(
-    desc: OpenAPIDescription,
-    resolver: RefResolver,
-    path: str,
-    method: str,
-    raw: dict[str, Any],
-    path_params: Any,
-    item_servers: list[Server],
-    base: str,
-    swagger: bool,
-) -> Operation:
+def _operation(desc: OpenAPIDescription, resolver: RefResolver, entry: _Entry) -> Operation:
+    raw, base, swagger = entry.raw, entry.item_base, desc.swagger
+    op_pointer = f"{entry.item_pointer}/{entry.method}"
+    broken: list[RefProblem] = list(entry.problems)  # the request cannot be built without them
     merged: dict[tuple[str, str], dict[str, Any]] = {}
-    for group in (path_params, raw.get("parameters")):
+    groups = (
+        (entry.path_params, f"{entry.item_pointer}/parameters"),
+        (raw.get("parameters"), f"{op_pointer}/parameters"),
+    )
+    for group, group_pointer in groups:
         if isinstance(group, list):
-            for p in group:
-                resolved = resolver.deep(p, base)
+            for i, p in enumerate(group):
+                resolved = resolver.deep(p, base, f"{group_pointer}/{i}", broken)
                 if isinstance(resolved, dict) and isinstance(resolved.get("name"), str):
                     merged[(resolved["name"], str(resolved.get("in")))] = resolved
     params: list[OperationParameter] = []
@@ -215,7 +312,8 @@ def _operation(
             }
     else:
         body = raw.get("requestBody")
-        request_body = resolver.deep(body, base) if isinstance(body, dict) else None
+        if isinstance(body, dict):
+            request_body = resolver.deep(body, base, f"{op_pointer}/requestBody", broken)
     for (name, in_), p in merged.items():
         explode = p.get("explode")
         schema = p.get("schema")
@@ -235,9 +333,11 @@ def _operation(
         )
     responses_raw = raw.get("responses")
     responses: dict[str, Any] = {}
+    response_refs: list[RefProblem] = []  # only descriptive: a run does not need them
     if isinstance(responses_raw, dict):
         for status, response in responses_raw.items():
-            resolved = resolver.deep(response, base)
+            where = f"{op_pointer}/responses/{escape_token(str(status))}"
+            resolved = resolver.deep(response, base, where, response_refs)
             if swagger and isinstance(resolved, dict) and "schema" in resolved:
                 produces = raw.get("produces") or desc.raw.get("produces") or ["application/json"]
                 resolved = {
@@ -247,17 +347,19 @@ def _operation(
             responses[str(status)] = resolved
     servers = desc.servers
     if not swagger:
-        servers = _servers(raw.get("servers")) or item_servers or desc.servers
+        servers = _servers(raw.get("servers")) or entry.item_servers or desc.servers
     op_id = raw.get("operationId")
     return Operation(
         source=desc.name,
         operation_id=op_id if isinstance(op_id, str) else None,
-        method=method.upper(),
-        path=path,
+        method=entry.method.upper(),
+        path=entry.path,
         parameters=params,
         request_body=request_body,
         responses=responses,
         servers=servers,
         raw=raw,
-        pointer=f"/paths/{_escape(path)}/{method}",
+        pointer=op_pointer,
+        broken_refs=broken,
+        response_refs=response_refs,
     )

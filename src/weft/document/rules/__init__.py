@@ -17,19 +17,27 @@
 | arazzo/missing-required-parameter | warning | required query/header/cookie params not supplied |
 | arazzo/unused-input | warning | declared inputs no expression uses |
 | arazzo/unused-component | warning | components nothing references |
+| arazzo/operation-path-braces | warning | ``$sourceDescriptions.x.url#/paths/...`` without ``{}`` |
+| arazzo/payload-template-string | warning | a payload member ``'{$inputs.n}'`` (sends text) |
+
+Fixes that are pure rewrites for weft carry an ``Edit`` and are applied by ``weft lint --fix``
+(bare-expression, jsonpath-not-rfc9535, bare-operation-id, operation-path-braces,
+unbounded-poll).
 """
 
 from __future__ import annotations
 
 from weft.document.diagnostics import Diagnostic, sort_key
 from weft.document.loaded import LoadedDocument
+from weft.document.parse import collector_paused
 
 
 def lint(loaded: LoadedDocument) -> list[Diagnostic]:
     """All lint findings for a loaded document, sorted by position."""
-    from weft.document.rules import flow, parameters, schemas, text, usage
+    from weft.document.rules import flow, parameters, payloads, schemas, text, usage
 
     out: list[Diagnostic] = []
-    for module in (text, flow, schemas, parameters, usage):
-        out.extend(module.check(loaded))
+    with collector_paused():  # walks of large trees: see weft.document.parse
+        for module in (text, flow, schemas, parameters, payloads, usage):
+            out.extend(module.check(loaded))
     return sorted(set(out), key=sort_key)

@@ -64,7 +64,7 @@ def _operation(loaded: LoadedDocument, step: m.Step) -> Operation | None:
         return None  # a workflowId step, or one with no target (validation reports it)
     if step.channel_path is not None or step.action is not None:
         return None  # an AsyncAPI step
-    op, _, _ = loaded.find_operation(step)
+    op = loaded.find_operation(step).operation
     return op
 
 

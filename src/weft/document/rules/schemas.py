@@ -6,16 +6,23 @@ import re
 from typing import Any
 
 from weft.document import model as m
+from weft.document.conditions import (
+    body_field,
+    comparison,
+    nodes,
+    only_status,
+    operands,
+    simple_ast,
+    status_codes,
+)
 from weft.document.diagnostics import Diagnostic
 from weft.document.loaded import LoadedDocument
 from weft.document.rules.variants import allowed_values, input_finding, variant_finding
+from weft.expressions.pointer import join_pointer, parse_pointer
+from weft.expressions.simple import Binary
 from weft.openapi.description import OpenAPIDescription, Operation
 
 _BODY_POINTER = re.compile(r"^\$response\.body#(/.*)$")
-_STATUS = re.compile(r"\$statusCode\s*==\s*(\d{3})")
-_EQ_MEMBER = re.compile(r"^\s*[$@]((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*==\s*'([^']*)'\s*$")
-_EQ_BODY = re.compile(r"^\s*\$response\.body#(/\S*)\s*==\s*'?([^']*?)'?\s*$")
-_NE_BODY = re.compile(r"^\s*\$response\.body#(/\S*)\s*!=\s*'([^']*)'\s*$")
 _PRIMITIVE = {"string", "integer", "number", "boolean", "null"}
 
 
@@ -25,7 +32,7 @@ def check(loaded: LoadedDocument) -> list[Diagnostic]:
         for step in wf.steps:
             if step.operation_id is None and step.operation_path is None:
                 continue
-            op, _, _ = loaded.find_operation(step)
+            op = loaded.find_operation(step).operation
             if op is None:
                 continue
             source = loaded.sources.get(op.source)
@@ -111,7 +118,7 @@ def schema_at(desc: OpenAPIDescription, schema: Any, tokens: list[str]) -> tuple
 
 
 def _statuses(step: m.Step, op: Operation) -> list[str]:
-    found = [s for c in step.success_criteria for s in _STATUS.findall(c.condition)]
+    found = [s for c in step.success_criteria for s in status_codes(c)]
     return found or [s for s in op.responses if s.startswith("2")] or list(op.responses)
 
 
@@ -124,7 +131,7 @@ def _outputs(
         match = _BODY_POINTER.match(value) if isinstance(value, str) else None
         if not match:
             continue
-        tokens = [t.replace("~1", "/").replace("~0", "~") for t in match.group(1)[1:].split("/")]
+        tokens = list(parse_pointer(match.group(1))[0])
         verdicts = [
             schema_at(desc, op.response_schema(s), tokens)
             for s in statuses
@@ -196,8 +203,7 @@ def _pointer_fix(desc: OpenAPIDescription, schema: Any, tokens: list[str]) -> st
         return n
 
     best = max(found, key=lambda p: (shared(p), -len(p)))
-    pointer = "/" + "/".join(t.replace("~", "~0").replace("/", "~1") for t in best)
-    return f"$response.body#{pointer}"
+    return f"$response.body#{join_pointer(best)}"
 
 
 def _kept_out_by_success_criteria(
@@ -207,46 +213,36 @@ def _kept_out_by_success_criteria(
     one of them fails the step, so it never reaches the onSuccess actions."""
     blocked: set[str] = set()
     for c in step.success_criteria:
-        if c.kind != "simple" or "||" in c.condition:
+        tree = simple_ast(c) if c.kind == "simple" else None
+        if tree is None or any(isinstance(n, Binary) and n.op == "||" for n in nodes(tree)):
             continue
-        for part in c.condition.split("&&"):
-            part = part.strip()
-            while part.startswith("(") and part.endswith(")"):
-                part = part[1:-1].strip()
-            ne = _NE_BODY.match(part)
-            if ne and tuple(ne.group(1)[1:].split("/")) == field:
-                blocked.add(ne.group(2))
-            eq = _EQ_BODY.match(part)
-            if eq and tuple(eq.group(1)[1:].split("/")) == field:
-                blocked.update(v for v in enum if v != eq.group(2))
+        for part in operands(tree, "&&"):
+            cmp = comparison(part)
+            if cmp is None or body_field(cmp[1]) != field:
+                continue
+            op, _, value = cmp
+            if op == "!=":
+                blocked.add(str(value))
+            elif op == "==":
+                blocked.update(v for v in enum if v != str(value))
     return blocked
 
 
 def _equalities(c: m.Criterion) -> list[tuple[tuple[str, ...], str]] | None:
-    """The (field path, value) pairs of an ``a == 'x' || b == 'y'`` condition, else None."""
-    text = c.condition.strip()
-    if c.kind == "jsonpath":
-        if c.context != "$response.body":
-            return None
-        if text.startswith("$[?") and text.endswith("]"):
-            text = text[3:-1]
-    elif c.kind != "simple":
+    """The (field path, value) pairs of an ``a == 'x' || b == 'y'`` condition over the
+    response body (simple, or a JSONPath logical expression on it), else None."""
+    if c.kind == "jsonpath" and c.context != "$response.body":
+        return None
+    tree = simple_ast(c)
+    if tree is None:
         return None
     pairs = []
-    for part in text.split("||"):
-        part = part.strip()
-        while part.startswith("(") and part.endswith(")"):
-            part = part[1:-1].strip()
-        if c.kind == "jsonpath":
-            match = _EQ_MEMBER.match(part)
-            if not match:
-                return None
-            pairs.append((tuple(match.group(1)[1:].split(".")), match.group(2)))
-        else:
-            match = _EQ_BODY.match(part)
-            if not match:
-                return None
-            pairs.append((tuple(match.group(1)[1:].split("/")), match.group(2)))
+    for part in operands(tree, "||"):
+        cmp = comparison(part)
+        field = body_field(cmp[1]) if cmp is not None and cmp[0] == "==" else None
+        if cmp is None or field is None or not isinstance(cmp[2], str):
+            return None
+        pairs.append((field, cmp[2]))
     return pairs
 
 
@@ -263,7 +259,7 @@ def _enum_fallthrough(
         for c in action.criteria:
             pairs = _equalities(c)
             if pairs is None:
-                if c.kind == "simple" and "$statusCode" in c.condition:
+                if only_status(c):
                     continue
                 return []
             for field, value in pairs:

@@ -1,18 +1,30 @@
-"""Rules on written text: bare expressions, non-RFC 9535 JSONPath, bare operationIds."""
+"""Rules on written text: bare expressions, non-RFC 9535 JSONPath, bare operationIds,
+operationPath without braces. Each fix is also an :class:`Edit` (a pure rewrite for weft, which
+``weft lint --fix`` applies)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from weft.document import exprcheck
 from weft.document import model as m
-from weft.document.diagnostics import Diagnostic
+from weft.document.conditions import rewrite_logical
+from weft.document.diagnostics import Diagnostic, Edit
 from weft.document.loaded import LoadedDocument
 from weft.document.walk import iter_criteria, iter_parameters
+from weft.expressions.pointer import escape_token
+
+_UNBRACED_PATH = re.compile(r"^\$sourceDescriptions\.([^.{}]+)\.url(#.*)$")
 
 
 def check(loaded: LoadedDocument) -> list[Diagnostic]:
-    return [*_bare_expressions(loaded), *_jsonpath(loaded), *_bare_operation_ids(loaded)]
+    return [
+        *_bare_expressions(loaded),
+        *_jsonpath(loaded),
+        *_bare_operation_ids(loaded),
+        *_operation_path_braces(loaded),
+    ]
 
 
 def _bare_fix(text: str) -> str | None:
@@ -31,7 +43,7 @@ def _bare_expressions(loaded: LoadedDocument) -> list[Diagnostic]:
     doc = loaded.document
     out: list[Diagnostic] = []
 
-    def visit(value: Any, loc: m.Location, pointer: str | None) -> None:
+    def visit(value: Any, loc: m.Location, pointer: str) -> None:
         if isinstance(value, str):
             fixed = _bare_fix(value)
             if fixed is not None:
@@ -45,13 +57,14 @@ def _bare_expressions(loaded: LoadedDocument) -> list[Diagnostic]:
                         "it for compatibility, other runners may not)",
                         loc,
                         fixed,
+                        Edit(pointer, fixed),
                     )
                 )
-        elif isinstance(value, dict) and pointer is not None:
+        elif isinstance(value, dict):
             for k, v in value.items():
-                p = f"{pointer}/{str(k).replace('~', '~0').replace('/', '~1')}"
+                p = f"{pointer}/{escape_token(str(k))}"
                 visit(v, loaded.parsed.loc(p) if loaded.parsed else loc, p)
-        elif isinstance(value, list) and pointer is not None:
+        elif isinstance(value, list):
             for i, v in enumerate(value):
                 p = f"{pointer}/{i}"
                 visit(v, loaded.parsed.loc(p) if loaded.parsed else loc, p)
@@ -66,7 +79,7 @@ def _bare_expressions(loaded: LoadedDocument) -> list[Diagnostic]:
                 if body.has_payload:
                     visit(body.payload, body.at("payload"), f"{body.pointer}/payload")
                 for r in body.replacements:
-                    visit(r.value, r.at("value"), None)
+                    visit(r.value, r.at("value"), f"{r.pointer}/value")
     return out
 
 
@@ -78,12 +91,14 @@ def _jsonpath(loaded: LoadedDocument) -> list[Diagnostic]:
         if "{$" in c.condition or exprcheck.is_rfc9535_query(c.condition):
             continue
         rewrite = exprcheck.jsonpath_rewrite(c.condition)
-        simple = exprcheck.simple_rewrite(c.condition, c.context or "$response.body")
+        simple = rewrite_logical(c.condition, c.context or "$response.body")
         fixes = []
+        edit = None
         # The query runs on the context itself, so the filter must test the root (`$.status`),
         # not its members (`@.status` would look for a `status` inside each member).
         root_filter = f"$[?{c.condition.strip()}]" if rewrite else None
         if root_filter and exprcheck.is_rfc9535_query(root_filter):
+            edit = Edit(f"{c.pointer}/condition", root_filter)
             fixes.append(
                 f'condition: "{root_filter}" (an RFC 9535 query on the context itself: it '
                 f"selects the context's members exactly when the test holds; not {rewrite!r}, "
@@ -99,6 +114,7 @@ def _jsonpath(loaded: LoadedDocument) -> list[Diagnostic]:
                 "(a comparison is only valid inside a filter [?...])",
                 c.at("condition"),
                 "; ".join(fixes) or None,
+                edit,
             )
         )
     return out
@@ -113,7 +129,7 @@ def _bare_operation_ids(loaded: LoadedDocument) -> list[Diagnostic]:
             ref = step.operation_id
             if ref is None or ref.startswith("$") or step.action is not None:
                 continue
-            op, _, _ = loaded.find_operation(step)
+            op = loaded.find_operation(step).operation
             if op is None:
                 continue  # an error already (validation)
             names = ", ".join(s.name for s in loaded.openapi_sources)
@@ -126,6 +142,32 @@ def _bare_operation_ids(loaded: LoadedDocument) -> list[Diagnostic]:
                     "other source has it",
                     step.at("operationId"),
                     f"operationId: $sourceDescriptions.{op.source}.{ref}",
+                    Edit(f"{step.pointer}/operationId", f"$sourceDescriptions.{op.source}.{ref}"),
+                )
+            )
+    return out
+
+
+def _operation_path_braces(loaded: LoadedDocument) -> list[Diagnostic]:
+    """``operationPath: $sourceDescriptions.api.url#/paths/...`` without ``{…}``: weft reads
+    it in compatibility mode (refused with --strict); the specification's form is braced."""
+    out = []
+    for wf in loaded.document.workflows:
+        for step in wf.steps:
+            match = _UNBRACED_PATH.match(step.operation_path or "")
+            if match is None:
+                continue
+            fixed = f"{{$sourceDescriptions.{match.group(1)}.url}}{match.group(2)}"
+            out.append(
+                Diagnostic(
+                    "arazzo/operation-path-braces",
+                    "warning",
+                    f"operationPath {step.operation_path!r} writes the source expression without "
+                    "braces: weft resolves it for compatibility (weft --strict refuses it), the "
+                    "specification embeds it as {$sourceDescriptions.<name>.url}",
+                    step.at("operationPath"),
+                    f"operationPath: '{fixed}'",
+                    Edit(f"{step.pointer}/operationPath", fixed),
                 )
             )
     return out
