@@ -98,7 +98,7 @@ class Job:
             "civitai", "generate", "--api-base", base_url, "--token", TOKEN, "--store", str(store),
             "--model-version", str(self.model_version), "--prompt", f"crash test {self.number}",
             "--width", str(self.size), "--height", str(self.size),
-            "--quantity", str(self.quantity), "--out", str(self.out), "--json",
+            "--quantity", str(self.quantity), "--steps", "20", "--out", str(self.out), "--json",
         )  # fmt: skip
 
 

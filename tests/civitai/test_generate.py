@@ -1,215 +1,270 @@
-"""The bundle end to end: the workflow through weft's engine against the simulator, and the CLI."""
+"""`weft civitai generate` against the simulator, for every family and role: the exact imageGen
+input the simulator received, the images saved (with their parameters), one charge; what weft
+refuses before anything is sent; each failure as one clear line with its exit code."""
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from click.testing import CliRunner
-from PIL import Image
 
-from weft.civitai import bundle_path
-from weft.civitai.commands import civitai
-from weft.civitai.generate import GenerateRequest, GenerationFailed, generate
-from weft.civitai.simulator import SimulatorConfig, expected_cost, run_simulator
+from tests.civitai.helpers import (
+    generate,
+    one_error_line,
+    png_parameters,
+    png_size,
+    real_submissions,
+    submitted_input,
+)
+from weft.civitai.simulator import SimulatorConfig, expected_cost
+
+BLOCKED = SimulatorConfig().blocked_reason
+
+SD = {"operation": "createImage", "sampleMethod": "euler", "outputFormat": "png", "seed": 7,
+      "quantity": 1, "steps": 25, "cfgScale": 7.0}  # fmt: skip
+SD1 = {**SD, "engine": "sdcpp", "ecosystem": "sd1", "width": 512, "height": 512, "clipSkip": 2}
+SDXL = {**SD, "engine": "sdcpp", "ecosystem": "sdxl", "width": 1024, "height": 1024}
+FLUX1 = {"engine": "comfy", "ecosystem": "flux1", "operation": "createImage", "width": 1024,
+         "height": 1024, "seed": 7, "quantity": 1, "steps": 28, "cfgScale": 3.5,
+         "outputFormat": "png"}  # fmt: skip
+FLUX2 = {"engine": "flux2", "operation": "createImage", "width": 1024, "height": 1024,
+         "seed": 7, "quantity": 1, "outputFormat": "png"}  # fmt: skip
+DREAMSHAPER = "urn:air:sd1:checkpoint:civitai:4384@128713"
+SDXL_BASE = "urn:air:sdxl:checkpoint:civitai:101055@128078"
+
+CASES: list[tuple[str, list[str], dict[str, Any]]] = [
+    ("sd1-checkpoint", ["--model-version", "128713"],
+     {**SD1, "model": DREAMSHAPER, "prompt": "a heron"}),
+    ("sd1-checkpoint-linked-vae", ["--model-version", "1001"],
+     {**SD1, "model": "urn:air:sd1:checkpoint:civitai:501@1001", "prompt": "a heron",
+      "vaeModel": "urn:air:sd1:vae:civitai:511@1011"}),
+    ("sd1-lora-and-locon", ["--model-version", "1012", "--lora", "1013:0.6"],
+     {**SD1, "model": DREAMSHAPER, "prompt": "a heron, inksketch, detailed",
+      "loras": {"urn:air:sd1:lora:civitai:512@1012": 1.0,
+                "urn:air:sd1:lycoris:civitai:513@1013": 0.6}}),
+    ("sd1-negative-embedding", ["--model-version", "9208"],
+     {**SD1, "model": DREAMSHAPER, "prompt": "a heron", "negativePrompt": "easynegative",
+      "embeddings": ["urn:air:sd1:embedding:civitai:7808@9208"]}),
+    ("sd1-vae", ["--model-version", "1011"],
+     {**SD1, "model": DREAMSHAPER, "prompt": "a heron",
+      "vaeModel": "urn:air:sd1:vae:civitai:511@1011"}),
+    ("sdxl-lora", ["--model-version", "1007"],
+     {**SDXL, "model": SDXL_BASE, "prompt": "a heron, papercut",
+      "loras": {"urn:air:sdxl:lora:civitai:507@1007": 1.0}}),
+    ("pony-lora-on-pony-default", ["--model-version", "1031"],
+     {**SDXL, "model": "urn:air:sdxl:checkpoint:civitai:257749@290640",
+      "prompt": "a heron, sparkle style",
+      "loras": {"urn:air:sdxl:lora:civitai:531@1031": 1.0}}),
+    ("illustrious-lora-on-chosen-checkpoint", ["--model-version", "1033", "--checkpoint", "1004"],
+     {**SDXL, "model": "urn:air:sdxl:checkpoint:civitai:504@1004",
+      "prompt": "a heron, watercolor",
+      "loras": {"urn:air:sdxl:lora:civitai:533@1033": 1.0}}),
+    ("noobai-lora-on-noobai-default", ["--model-version", "1035"],
+     {**SDXL, "model": "urn:air:sdxl:checkpoint:civitai:833294@1190596",
+      "prompt": "a heron, lineart", "loras": {"urn:air:sdxl:lora:civitai:535@1035": 1.0}}),
+    ("sdxl-lightning-low-step-defaults", ["--model-version", "1025"],
+     {**SDXL, "model": "urn:air:sdxl:checkpoint:civitai:525@1025", "prompt": "a heron",
+      "steps": 6, "cfgScale": 1.5}),
+    ("flux1-checkpoint", ["--model-version", "691639"],
+     {**FLUX1, "model": "urn:air:flux1:checkpoint:civitai:618692@691639", "prompt": "a heron"}),
+    ("flux1-lora", ["--model-version", "1041"],
+     {**FLUX1, "model": "urn:air:flux1:checkpoint:civitai:618692@691639",
+      "prompt": "a heron, realism", "loras": {"urn:air:flux1:lora:civitai:541@1041": 1.0}}),
+    ("flux2-dev-with-lora", ["--model-version", "2439067", "--lora", "1045:0.7"],
+     {**FLUX2, "model": "dev", "prompt": "a heron, inkwash", "numInferenceSteps": 28,
+      "guidanceScale": 2.5,
+      "loras": [{"air": "urn:air:flux2:lora:civitai:545@1045", "strength": 0.7}]}),
+    ("flux2-klein-lora-on-klein", ["--model-version", "1046"],
+     {**FLUX2, "model": "klein", "modelVersion": "4b", "prompt": "a heron, comic panel",
+      "steps": 20, "cfgScale": 5.0, "loras": {"urn:air:flux2:lora:civitai:546@1046": 1.0}}),
+]  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def _store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WEFT_STORE", str(tmp_path / "store.db"))
+@pytest.mark.parametrize(("args", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_each_family_and_role_sends_the_right_input(
+    sim_factory: Any, tmp_path: Path, args: list[str], expected: dict[str, Any]
+) -> None:
+    sim = sim_factory()
+    out = tmp_path / "out"
+    result = generate(sim, *args, "--prompt", "a heron", "--seed", "7", "--out", str(out), "--json")
+    assert result.exit_code == 0, result.output
+    sent = submitted_input(sim)
+    prompt = sent.pop("prompt")
+    assert prompt == expected["prompt"]
+    # what the API stores with each image: the generation's parameters
+    assert sent.pop("imageMetadata", prompt).startswith(prompt)
+    assert sent == {k: v for k, v in expected.items() if k != "prompt"}
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "succeeded" and len(summary["files"]) == 1
+    saved = Path(summary["files"][0])
+    assert png_size(saved) == (sent["width"], sent["height"])
+    parameters = png_parameters(saved)
+    assert parameters.startswith(prompt + "\n") and "Seed: 7" in parameters
+    assert '"modelVersionId":' in parameters.split("Civitai resources: ")[1]
+    sidecar = json.loads(saved.with_suffix(".json").read_text())
+    assert sidecar["workflowId"] == summary["workflowId"] and sidecar["cost"] == summary["cost"]
+    assert sim.state.charges_by_account == {"default": 1}
 
 
-def _schema(name: str) -> dict[str, Any]:
-    path = bundle_path().parent / "descriptions" / "orchestration.openapi.yaml"
-    doc = yaml.safe_load(path.read_text())
-    return {"$ref": f"#/components/schemas/{name}", "components": doc["components"]}
-
-
-async def test_generate_saves_pngs_costs_formula_and_debits_once(tmp_path: Path) -> None:
-    async with run_simulator(SimulatorConfig.fast()) as sim:
-        req = GenerateRequest(
-            model_version=1004, prompt="ink heron", token=sim.token, api_base=sim.base_url,
-            quantity=3, width=384, height=256, steps=30, out=tmp_path / "out", wait_seconds=5,
-        )  # fmt: skip
-        outcome = await generate(req)
-        assert outcome.air == "urn:air:sdxl:checkpoint:civitai:504@1004"
-        assert outcome.base_model == "Illustrious" and outcome.status == "succeeded"
-        assert outcome.cost == expected_cost("sdxl", 384, 256, 30, 3)
-        assert len(outcome.files) == 3
-        for path in outcome.files:
-            picture = Image.open(io.BytesIO(path.read_bytes()))
-            assert (picture.format, picture.size) == ("PNG", (384, 256))
-        assert sim.state.charges_by_account == {"default": 1}
-        assert sim.state.account_named("default").balance == 10_000 - outcome.cost
-        assert list(sim.state.submissions_by_external_id.values()) == [1]
-        # the submit body omitted every absent optional input
-        submitted = next(iter(sim.state.workflows.values())).input
-        assert "seed" not in submitted and "negativePrompt" not in submitted
-        assert submitted["engine"] == "sdcpp" and submitted["operation"] == "createImage"
+def test_sd_generation_costs_the_formula_and_debits_once(sim_factory: Any, tmp_path: Path) -> None:
+    sim = sim_factory()
+    result = generate(sim, "--model-version", "1004", "--prompt", "ink heron", "--quantity", "3",
+                      "--width", "384", "--height", "256", "--steps", "30", "--out",
+                      str(tmp_path), "--json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["air"] == "urn:air:sdxl:checkpoint:civitai:504@1004"
+    assert summary["baseModel"] == "Illustrious"
+    assert summary["cost"] == expected_cost("sdxl", 384, 256, 30, 3)
+    assert [png_size(Path(f)) for f in summary["files"]] == [(384, 256)] * 3
+    assert sim.state.account_named("default").balance == 10_000 - summary["cost"]
+    assert len(real_submissions(sim)) == 1
 
 
 @pytest.mark.parametrize(
-    ("config", "req_overrides", "message"),
+    ("args", "expected", "code"),
     [
-        ({}, {"model_version": 9999}, "model version 9999 was not found"),
-        ({}, {"token": "wrong"}, "refused the token (401)"),
-        ({"balance": 1}, {}, "not enough Buzz"),
-        ({}, {"model_version": 1005}, "base model 'Flux.1 D' (ecosystem flux1) is not supported"),
-        ({}, {"model_version": 1006}, "base model 'Flux.2 D' (ecosystem flux2) is not supported"),
-        ({"outcome": "failed"}, {}, "the generation failed"),
-        ({"outcome": "expired"}, {}, "the generation expired"),
+        (["--model-version", "1051"], "is for base model 'SD 2.1' (AIR ecosystem sd2)", 2),
+        (["--model-version", "1053"], "'Wan Video 14B t2v'", 2),
+        (["--model-version", "1055"], "is a Upscaler, which cannot be used", 2),
+        (["--model-version", "1026"], "'SDXL Turbo'", 2),
+        (["--model-version", "1029"], "is not enabled for generation on Civitai right now", 1),
+        (["--model-version", "1002", "--lora", "1012"], "is for SD 1.5, but the checkpoint", 2),
+        (["--model-version", "1002", "--lora", "1024"], "not a LoRA/LoCon/DoRA", 2),
+        (["--model-version", "1046", "--checkpoint", "2439067"], "is for Flux.2 Klein 4B", 2),
+        (["--model-version", "9208", "--checkpoint", "691639"], "is for SD 1.5, but the", 2),
+        (["--model-version", "1002", "--width", "4096"], "--width 4096 is outside", 2),
+        (["--model-version", "1002", "--width", "1000"], "not a multiple of 16", 2),
+        (["--model-version", "2439067", "--quantity", "5"], "--quantity 5 is outside", 2),
+        (["--model-version", "1002", "--clip-skip", "2"], "--clip-skip applies to SD 1.x", 2),
+        (["--model-version", "1002", "--sampler", "plms"], "--sampler 'plms' is not", 2),
+        (["--model-version", "691639", "--negative-prompt", "x"], "take no negative prompt", 2),
+        (["--model-version", "9999"], "model version 9999 was not found", 1),
     ],
-)
-async def test_each_failure_ends_with_one_clear_reason(
-    config: dict[str, Any], req_overrides: dict[str, Any], message: str, tmp_path: Path
+    ids=["sd2", "video", "upscaler", "sdxl-turbo", "not-enabled", "cross-family-lora",
+         "embedding-as-lora", "klein-lora-on-dev", "sd1-embedding-on-flux", "size-range",
+         "size-multiple", "flux2-quantity", "clip-skip-sdxl", "unknown-sampler",
+         "flux-negative", "unknown-version"],
+)  # fmt: skip
+def test_refused_before_anything_costs(
+    sim_factory: Any, tmp_path: Path, args: list[str], expected: str, code: int
 ) -> None:
-    async with run_simulator(SimulatorConfig.fast(**config)) as sim:
-        values: dict[str, Any] = {
-            "model_version": 1002, "prompt": "x", "token": sim.token, "api_base": sim.base_url,
-            "out": tmp_path, "wait_seconds": 5,
-        }  # fmt: skip
-        values.update(req_overrides)
-        with pytest.raises(GenerationFailed) as info:
-            await generate(GenerateRequest(**values))
-    assert message in info.value.what
-    assert "\n" not in info.value.what and info.value.exit_code == 1
-    assert not list(tmp_path.glob("*.png"))
+    sim = sim_factory()
+    result = generate(sim, *args, "--prompt", "x", "--out", str(tmp_path))
+    assert result.exit_code == code, result.output
+    line = one_error_line(result)
+    assert expected in line, line
+    assert "Traceback" not in result.output
+    assert sim.state.submissions == [] and not any(sim.state.charges_by_account.values())
+    assert "fix:" in result.stderr  # every refusal says what to do
 
 
-def test_cli_embedded_simulator_and_failures(tmp_path: Path) -> None:
-    runner = CliRunner()
-    out = tmp_path / "imgs"
-    args = ["generate", "--model-version", "1001", "--prompt", "meadow", "--quantity", "2",
-            "--out", str(out), "--json"]  # fmt: skip
-    result = runner.invoke(civitai, args, env={"CIVITAI_API_TOKEN": ""})
-    assert result.exit_code == 0, result.output
+@pytest.mark.parametrize(
+    ("config", "token", "expected", "reason"),
+    [
+        ({}, "not-a-token", "error: the Civitai API refused the token (401) at step submit",
+         "unauthorized"),
+        ({"balance": 3}, None, "error: not enough Buzz for this generation (403) at step submit",
+         "insufficient_buzz"),
+        ({"scopes": ("AIServicesRead",)}, None,
+         "error: the token may not use Civitai's AI services (403: no AIServicesWrite scope)",
+         "token_scope"),
+        ({"outcome": "failed"}, None, "error: the generation failed on Civitai (workflow wf_",
+         "generation_failed"),
+        ({"outcome": "expired"}, None, "error: the generation expired on Civitai (workflow wf_",
+         "generation_failed"),
+    ],
+    ids=["bad-token-401", "insufficient-buzz-403", "token-scope-403", "failed", "expired"],
+)  # fmt: skip
+def test_each_failure_is_one_line_with_its_reason(
+    sim_factory: Any,
+    tmp_path: Path,
+    config: dict[str, Any],
+    token: str | None,
+    expected: str,
+    reason: str,
+) -> None:
+    sim = sim_factory(**config)
+    result = generate(sim, "--model-version", "1002", "--prompt", "x", "--out", str(tmp_path),
+                      token=token)  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert one_error_line(result).startswith(expected)
+    assert not list(tmp_path.glob("**/*.png"))
+    if config.get("balance") == 3:
+        assert sim.state.account_named("default").balance == 3  # nothing debited
+    as_json = generate(sim, "--model-version", "1002", "--prompt", "x", "--out", str(tmp_path),
+                       "--json", token=token)  # fmt: skip
+    error = json.loads(as_json.stdout)["error"]
+    assert error["reason"] == reason and error["message"] in as_json.stderr
+
+
+def test_mature_content_403_is_told_apart(sim_factory: Any, tmp_path: Path) -> None:
+    sim = sim_factory(allow_mature=False)
+    result = generate(sim, "--model-version", "1037", "--prompt", "x", "--out", str(tmp_path))
+    assert result.exit_code == 1, result.output
+    assert one_error_line(result).startswith("error: the token may not generate mature content")
+
+
+def test_whatif_prices_without_charging_and_max_cost_refuses(
+    sim_factory: Any, tmp_path: Path
+) -> None:
+    sim = sim_factory()
+    args = ["--model-version", "1002", "--prompt", "x", "--quantity", "2", "--out", str(tmp_path)]
+    preview = generate(sim, *args, "--whatif", "--json")
+    assert preview.exit_code == 0, preview.output
+    priced = json.loads(preview.stdout)
+    assert priced["status"] == "preview" and priced["insufficientBuzz"] is False
+    assert priced["cost"] == expected_cost("sdxl", 1024, 1024, 25, 2)
+    assert real_submissions(sim) == [] and not any(sim.state.charges_by_account.values())
+    text = generate(sim, *args, "--whatif")
+    assert f"cost:      {priced['cost']} Buzz (preview: nothing was submitted or charged)" in (
+        text.stdout
+    )
+    refused = generate(sim, *args, "--max-cost", str(priced["cost"] - 1))
+    assert refused.exit_code == 1
+    assert f"costs {priced['cost']} Buzz, above --max-cost" in one_error_line(refused)
+    assert real_submissions(sim) == [] and not any(sim.state.charges_by_account.values())
+    allowed = generate(sim, *args, "--max-cost", str(priced["cost"]), "--json")
+    assert allowed.exit_code == 0, allowed.output
+    assert json.loads(allowed.stdout)["cost"] == priced["cost"]
+    # the real submit never reuses a preview's externalId (it would be deduplicated against it)
+    previews = {s.external_id for s in sim.state.submissions if s.whatif}
+    [real] = real_submissions(sim)
+    assert real.external_id not in previews and sim.state.charges_by_account == {"default": 1}
+
+
+def test_blocked_images_make_a_partial_result(sim_factory: Any, tmp_path: Path) -> None:
+    sim = sim_factory(blocked_indexes=(1,))
+    args = ["--width", "512", "--height", "512", "--out", str(tmp_path), "--json"]
+    result = generate(sim, "--model-version", "1002", "--prompt", "x", "--quantity", "3", *args)
+    assert result.exit_code == 3, result.output
     summary = json.loads(result.stdout)
-    assert summary["simulated"] is True and summary["air"].startswith("urn:air:sd1:checkpoint:")
-    assert summary["cost"] == expected_cost("sd1", 512, 512, 20, 2)
-    assert len(summary["files"]) == 2 and all(Path(f).exists() for f in summary["files"])
-    assert "embedded simulator" in result.stderr
-    bad = runner.invoke(civitai, ["generate", "--model-version", "1002", "--prompt", "x",
-                                  "--width", "4096"])  # fmt: skip
-    assert bad.exit_code == 2 and "4096" in bad.output
+    assert summary["status"] == "partial" and len(summary["files"]) == 2
+    assert summary["blocked"] == [
+        {"index": 1, "id": summary["blocked"][0]["id"], "reason": BLOCKED}
+    ]
+    assert sorted(p.name[:2] for p in tmp_path.glob("*.png")) == ["01", "03"]
+    text = generate(sim, "--model-version", "1002", "--prompt", "y", "--quantity", "2",
+                    "--width", "512", "--height", "512", "--out", str(tmp_path / "t"))  # fmt: skip
+    assert text.exit_code == 3
+    assert f"blocked:   image 2: {BLOCKED}" in text.stdout
+    assert "partial:   1 of 2 images saved" in text.stdout
 
 
-def test_description_schemas_fit_the_simulator_and_reject_the_seed() -> None:
-    from jsonschema import Draft202012Validator
-
-    workflow = Draft202012Validator(_schema("Workflow"))
-    sample = {
-        "id": "wf_1", "createdAt": "2025-01-01T00:00:00Z", "status": "queued", "steps": [],
-        "cost": {"base": 1, "tips": {"civitai": 0, "creators": 0}, "total": 1}, "metadata": {},
-        "tags": [], "arguments": {}, "callbacks": [], "tips": {"civitai": 0, "creators": 0},
-        "upgradeMode": "manual", "currencies": [], "forceRefunded": False,
-    }  # fmt: skip
-    assert any("status" in list(e.path) for e in workflow.iter_errors(sample))
-    status_enum = yaml.safe_load(
-        (bundle_path().parent / "descriptions" / "orchestration.openapi.yaml").read_text()
-    )["components"]["schemas"]["WorkflowStatus"]["enum"]
-    assert len(status_enum) == 8
-    job = Draft202012Validator(_schema("WorkflowStepJob"))
-    assert not job.is_valid({"id": "j", "status": "succeeded", "cost": 1, "result": {}})
-    inp = Draft202012Validator(_schema("ImageGenInput"))
-    seed_input = {"engine": "sdxl", "model": "urn:air:sdxl:checkpoint:civitai:1@2", "prompt": "x"}
-    assert not inp.is_valid(seed_input)
-    good = {
-        "engine": "sdcpp", "ecosystem": "sdxl", "operation": "createImage",
-        "model": "urn:air:sdxl:checkpoint:civitai:1@2", "prompt": "x", "width": 1024,
-    }  # fmt: skip
-    assert inp.is_valid(good)
-    assert not inp.is_valid({**good, "width": 4096})
-
-
-async def test_simulator_workflow_validates_against_description() -> None:
-    import aiohttp
-    from jsonschema import Draft202012Validator
-
-    workflow = Draft202012Validator(_schema("Workflow"))
-    inp = {
-        "engine": "sdcpp", "ecosystem": "sd1", "operation": "createImage",
-        "model": "urn:air:sd1:checkpoint:civitai:501@1001", "prompt": "p", "outputFormat": "png",
-    }  # fmt: skip
-    body = {"steps": [{"$type": "imageGen", "input": inp}]}
-    async with run_simulator(SimulatorConfig.fast()) as sim, aiohttp.ClientSession() as http:
-        headers = {"Authorization": f"Bearer {sim.token}"}
-        async with http.post(f"{sim.base_url}/v2/consumer/workflows", json=body,
-                             headers=headers) as r:  # fmt: skip
-            running = await r.json()
-        async with http.get(f"{sim.base_url}/v2/consumer/workflows/{running['id']}?wait=50",
-                            headers=headers) as r:  # fmt: skip
-            done = await r.json()
-    for wf in (running, done):
-        errors = [e.message for e in workflow.iter_errors(wf)]
-        assert errors == []
-    assert done["steps"][0]["output"]["images"][0]["url"]
-
-
-async def test_progress_reports_status_changes_and_queue_position(tmp_path: Path) -> None:
-    from weft.effects.clock import ManualClock
-
-    lines: list[str] = []
-    # each long-poll holds ~0.02 s, far shorter than a status: every status is seen while queued
-    config = SimulatorConfig.fast(unassigned=0.15, preparing=0.15, scheduled=0.15)
-    async with run_simulator(config) as sim:
-        req = GenerateRequest(model_version=1002, prompt="queue", token=sim.token,
-                              api_base=sim.base_url, out=tmp_path, wait_seconds=1)  # fmt: skip
-        outcome = await generate(req, progress=lines.append, clock=ManualClock())
-    assert outcome.status == "succeeded" and lines[-1] == f"{outcome.workflow_id} succeeded"
+def test_progress_shows_status_changes_and_queue_position(sim_factory: Any, tmp_path: Path) -> None:
+    # each long-poll holds ~0.02 s, shorter than a status: every status is seen while queued
+    sim = sim_factory(unassigned=0.15, preparing=0.15, scheduled=0.15)
+    result = generate(sim, "--model-version", "1002", "--prompt", "q", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    lines = [line.split("… ", 1)[1] for line in result.stderr.splitlines() if "… wf_" in line]
     order = ["unassigned", "preparing", "scheduled", "processing", "succeeded"]
     seen = [line.split()[1] for line in lines]
-    assert seen == sorted(seen, key=order.index) and "succeeded" in seen
+    assert seen == sorted(seen, key=order.index) and seen[-1] == "succeeded"
     assert len(lines) == len(set(lines))  # only changes are printed
     queued = [line for line in lines if "(queue position" in line]
     assert queued, lines
     expected = {"unassigned": 3, "preparing": 2, "scheduled": 1}
     for line in queued:
         assert line.endswith(f"(queue position {expected[line.split()[1]]})")
-    assert all("queue position" not in line for line in lines if "processing" in line)
-
-
-async def test_simulator_jobs_carry_queue_position_as_the_real_spec_defines() -> None:
-    import aiohttp
-    from jsonschema import Draft202012Validator
-
-    from tests.conftest import shared_path
-
-    spec = json.loads(
-        shared_path("reference", "civitai", "orchestration-v2-consumers.swagger.json").read_text()
-    )
-    job_schema = Draft202012Validator(
-        {"$ref": "#/components/schemas/WorkflowStepJob", "components": spec["components"]}
-    )
-    inp = {"engine": "sdcpp", "ecosystem": "sdxl", "operation": "createImage",
-           "model": "urn:air:sdxl:checkpoint:civitai:502@1002", "prompt": "p"}  # fmt: skip
-    async with run_simulator(SimulatorConfig.fast()) as sim, aiohttp.ClientSession() as http:
-        headers = {"Authorization": f"Bearer {sim.token}"}
-        body = {"steps": [{"$type": "imageGen", "input": inp}]}
-        async with http.post(f"{sim.base_url}/v2/consumer/workflows", json=body,
-                             headers=headers) as r:  # fmt: skip
-            queued = await r.json()
-    job = queued["steps"][0]["jobs"][0]
-    assert queued["status"] == "unassigned"
-    assert job["queuePosition"]["precedingJobs"] == 3
-    assert job["queuePosition"]["support"] == "available"
-    assert [e.message for e in job_schema.iter_errors(job)] == []
-
-
-async def test_429_storm_waits_what_retry_after_says(tmp_path: Path) -> None:
-    """Through the library with a ManualClock: every 429 is followed by a wait equal to the
-    server's Retry-After (not the workflow's retryAfter: 2), and the run still finishes."""
-    from weft.effects.clock import ManualClock
-
-    clock = ManualClock()
-    async with run_simulator(SimulatorConfig.fast(rate_limit=0.5, retry_after=7.5)) as sim:
-        req = GenerateRequest(model_version=1001, prompt="storm", token=sim.token,
-                              api_base=sim.base_url, out=tmp_path, wait_seconds=5)  # fmt: skip
-        outcome = await generate(req, clock=clock)
-        limited = sim.state.rate_limited
-        assert sim.state.charges_by_account == {"default": 1}
-    assert outcome.status == "succeeded" and len(outcome.files) == 1
-    assert limited >= 1 and clock.sleeps.count(7.5) == limited

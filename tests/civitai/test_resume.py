@@ -25,7 +25,6 @@ from weft.civitai.simulator import SimulatorConfig, start_simulator_thread
 from weft.civitai.simulator.blobs import Signer
 from weft.civitai.simulator.server import SimulatorThread
 from weft.cli.run import resume as weft_resume
-from weft.errors import UsageError
 
 TOKEN = "sim_tok_3f9c2d7e41b8a6055e1d"
 REPO = Path(__file__).resolve().parents[2]
@@ -47,7 +46,7 @@ def _generate(sim: SimulatorThread, store: Path, out: Path, *args: str) -> dict[
                   "--model-version", "1001", "--prompt", "a lighthouse", "--width", "256",
                   "--height", "256", "--out", str(out), "--json", *args)  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert re.search(r"^run \w+ \(resume with: weft civitai resume \w+\)$", result.stderr, re.M)
+    assert re.search(r"^run (\w+) \(resume with: weft resume \1\)$", result.stderr, re.M)
     return dict(json.loads(result.stdout))
 
 
@@ -85,7 +84,8 @@ def test_resume_downloads_only_missing_images_with_fresh_urls(
     assert result.exit_code == 0, result.output
     assert f"workflow:  {first['workflowId']} (succeeded)" in result.stdout
     assert all(_valid_png(f, (256, 256)) for f in files)
-    assert sorted(out.iterdir()) == sorted(files)
+    assert sorted(out.glob("*.png")) == sorted(files)
+    assert sorted(out.glob("*.json")) == sorted(f.with_suffix(".json") for f in files)
     # the refused URL, then the two missing images at fresh URLs; one workflow, one charge
     assert _blob_fetches(sim) == fetched + 3
     assert sim.state.workflows_created == 1
@@ -96,10 +96,16 @@ def test_resume_downloads_only_missing_images_with_fresh_urls(
 def test_refusals_are_clear(sim: SimulatorThread, tmp_path: Path) -> None:
     store, out = tmp_path / "runs.db", tmp_path / "out"
     run_id = str(_generate(sim, store, out)["runId"])
-    # `weft resume` says which command resumes a civitai run
-    plain = CliRunner().invoke(weft_resume, [run_id, "--store", str(store)])
-    assert isinstance(plain.exception, UsageError)
-    assert plain.exception.hint == f"resume it with `weft civitai resume {run_id}`"
+    # `weft resume` finishes a civitai run too (images and all): with the token again
+    plain = CliRunner().invoke(
+        weft_resume, [run_id, "--store", str(store)], env={"CIVITAI_API_TOKEN": None}
+    )
+    assert plain.exit_code == 2 and "needs the Civitai token again" in plain.stderr
+    done = CliRunner().invoke(
+        weft_resume, [run_id, "--store", str(store), "-i", f"token={TOKEN}", "--json"]
+    )
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["runId"] == run_id
     # the token is needed again: it is never stored
     no_token = _cli("resume", run_id, "--store", str(store))
     assert no_token.exit_code == 2
@@ -185,7 +191,7 @@ def test_readme_command_works_on_the_embedded_simulator(tmp_path: Path) -> None:
         env=_env(WEFT_STORE=str(tmp_path / "runs.db")),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr.decode()
-    assert "using the embedded simulator" in done.stderr.decode()
+    assert "using weft's embedded simulator" in done.stderr.decode()
     saved = list((tmp_path / "weft-out").glob("wf_*/*.png"))
     assert len(saved) == 1 and _valid_png(saved[0], (512, 512))  # SD 1.5: 512 by default
     assert f"saved:     {saved[0].relative_to(tmp_path)}" in done.stdout.decode()

@@ -89,17 +89,16 @@ def explain(result: RunResult) -> CivitaiError:
                 hint="failed and expired generations are refunded by Civitai; try again",
             )
     if transient(error):
+        following = f" while following workflow {workflow_id}" if workflow_id else ""
         if code == 429:
-            what = f"Civitai kept rate-limiting the requests (429){where}"
+            what = f"Civitai kept rate-limiting the requests (429){where}{following}"
             reason = Reason.RATE_LIMITED
         elif code is not None:
-            what = f"Civitai kept answering {code}{where}{said}"
+            what = f"Civitai kept answering {code}{where}{following}{said}"
             reason = Reason.UNAVAILABLE
         else:
-            what = f"Civitai gave no answer{where} ({root.detail or root.transport})"
+            what = f"Civitai gave no answer{where}{following} ({root.detail or root.transport})"
             reason = Reason.UNAVAILABLE
-        if workflow_id:
-            what += f" while following workflow {workflow_id}"
         return CivitaiError(
             reason,
             what,

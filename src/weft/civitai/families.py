@@ -235,6 +235,19 @@ def is_distilled(base_model: str | None, name: str | None) -> bool:
     return any(word in text for word in _DISTILLED)
 
 
+# Flux.2 checkpoints are locked: an add-on runs on its own variant's checkpoint
+FLUX2_CHECKPOINTS = {("dev", None): 2439067, ("klein", "9b"): 2612554, ("klein", "4b"): 2612557}
+
+
+def default_checkpoint(family: Family, base_model: str | None) -> int:
+    """The version id of the base checkpoint an add-on of ``base_model`` runs on."""
+    if family.key == "flux2":
+        variant, version = flux2_variant(base_model)
+        size = version.split("-")[0] if version else None
+        return FLUX2_CHECKPOINTS.get((variant, size), family.default_checkpoint)
+    return family.default_checkpoint
+
+
 def flux2_variant(base_model: str | None) -> tuple[str, str | None]:
     """The Flux.2 ``model`` variant of a base model, and Klein's ``modelVersion``."""
     base = (base_model or "").lower()
@@ -252,6 +265,7 @@ __all__ = [
     "Defaults",
     "Family",
     "Range",
+    "default_checkpoint",
     "family_for",
     "family_of_base_model",
     "flux2_variant",

@@ -87,6 +87,7 @@ class GenerateOutcome:
     simulated: bool = False
     air: str | None = None
     base_model: str | None = None
+    generation: dict[str, Any] = field(default_factory=dict)  # the plan, as the run recorded it
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -104,8 +105,9 @@ class GenerateOutcome:
         }
         if self.insufficient_buzz is not None:
             d["insufficientBuzz"] = self.insufficient_buzz
-        if self.plan is not None:
-            d["generation"] = self.plan.to_dict()
+        generation = self.plan.to_dict() if self.plan is not None else self.generation
+        if generation:
+            d["generation"] = generation
         return d
 
 
@@ -397,6 +399,7 @@ async def finish(
         workflow_status=outputs.get("status"),
         cost=outputs.get("cost"),
         simulated=where.simulated,
+        generation=generation,
     )
     checkpoint = next(
         (r for r in generation.get("resources") or [] if r.get("role") == "checkpoint"), None

@@ -186,14 +186,14 @@ async def save_images(
             reason = image.get("blockedReason") or "not available"
             saved.blocked.append(Blocked(index, _id(image), str(reason)))
             continue
+        if fresh is not None:  # the URLs were refreshed once already: use the fresh ones
+            url = _url(fresh, index) or url
         status, data = await _get(transport, str(url), clock, rng, policy)
-        if status != 200 and refresh is not None:
-            if fresh is None:
-                fresh = await refresh()
-            again = fresh[index] if index < len(fresh) else None
-            new_url = again.get("url") if isinstance(again, Mapping) else None
+        if status != 200 and refresh is not None and fresh is None:
+            fresh = await refresh()
+            new_url = _url(fresh, index)
             if new_url:
-                status, data = await _get(transport, str(new_url), clock, rng, policy)
+                status, data = await _get(transport, new_url, clock, rng, policy)
         if status != 200:
             raise CivitaiError(
                 Reason.DOWNLOAD_FAILED,
@@ -213,6 +213,12 @@ async def save_images(
             _write_atomically(sidecar_path, json.dumps(sidecar, indent=2).encode() + b"\n")
         saved.files.append(path)
     return saved
+
+
+def _url(images: list[Any], index: int) -> str | None:
+    image = images[index] if index < len(images) else None
+    url = image.get("url") if isinstance(image, Mapping) else None
+    return str(url) if url else None
 
 
 def _id(image: Mapping[str, Any]) -> str | None:

@@ -21,6 +21,7 @@ from weft.civitai.families import (
     SUPPORTED,
     Family,
     Range,
+    default_checkpoint,
     family_for,
     flux2_variant,
     is_distilled,
@@ -175,7 +176,7 @@ async def plan_generation(
     elif role == "checkpoint":
         checkpoint = main
     else:
-        checkpoint = await site.version(main_family.default_checkpoint)
+        checkpoint = await site.version(default_checkpoint(main_family, main.base_model))
     family = _family(checkpoint)
     resources: list[Resource] = [Resource(checkpoint, "checkpoint")]
     if role != "checkpoint":
@@ -193,7 +194,7 @@ async def plan_generation(
             )
         resources.append(Resource(lora, "lora", choice.strength or DEFAULT_LORA_STRENGTH))
     for r in resources[1:]:
-        _check_addon(r, family)
+        _check_addon(r, family, checkpoint)
     if family.engine == "sdcpp" and not any(r.role == "vae" for r in resources):
         vae = await _linked_vae(checkpoint, site)
         if vae is not None:
@@ -218,16 +219,20 @@ def _family(version: ModelVersion) -> Family:
     return family
 
 
-def _check_addon(resource: Resource, family: Family) -> None:
+def _check_addon(resource: Resource, family: Family, checkpoint: ModelVersion) -> None:
     version = resource.version
     own = _family(version)
-    if own.addon_family != family.addon_family:
+    variant_differs = family.key == "flux2" and flux2_variant(version.base_model) != flux2_variant(
+        checkpoint.base_model
+    )
+    if own.addon_family != family.addon_family or variant_differs:
         raise CivitaiError(
             Reason.UNSUPPORTED,
-            f"{resource.role} {version.id} ({version.title}) is for {own.label}, but the "
-            f"checkpoint {family.label} model cannot use it",
-            hint=f"pick a {own.label} checkpoint with --checkpoint, or a {family.label} "
-            f"{resource.role}",
+            f"{resource.role} {version.id} ({version.title}) is for {version.base_model}, but "
+            f"the checkpoint {checkpoint.id} ({checkpoint.title}, {checkpoint.base_model}) "
+            "cannot use it",
+            hint=f"pick a {version.base_model} checkpoint with --checkpoint, or a "
+            f"{checkpoint.base_model} {resource.role}",
         )
     if resource.role not in family.roles:
         raise CivitaiError(
