@@ -257,7 +257,8 @@ def _err(line: str) -> None:
 def _fail(exc: WeftError, as_json: bool) -> Any:
     if as_json:
         data = exc.to_dict() if isinstance(exc, CivitaiError) else {"message": exc.what}
-        click.echo(json.dumps({"status": "failed", "error": data}, indent=2))
+        run_id = exc.run_id if isinstance(exc, CivitaiError) else None
+        click.echo(json.dumps({"runId": run_id, "status": "failed", "error": data}, indent=2))
     _err(f"error: {exc.what}" + (f" ({exc.where})" if exc.where else ""))
     if exc.why:
         _err(f"  why: {exc.why}")
@@ -385,7 +386,7 @@ def simulate_command(
             click.echo(f"token: {sim.token}")
             click.echo(
                 f"try: weft civitai generate --api-base {sim.base_url} --token {sim.token} "
-                "--model-version 1002 --prompt 'a lighthouse'"
+                "--model-version 128713 --prompt 'a lighthouse'"
             )
             sys.stdout.flush()
             stop = asyncio.Event()

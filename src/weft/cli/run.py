@@ -18,12 +18,13 @@ from weft.cli.options import (
 )
 
 if TYPE_CHECKING:
+    from weft.document import LoadedDocument
     from weft.engine.result import RunResult
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
-def emit_result(result: RunResult, as_json: bool) -> None:
+def emit_result(result: RunResult, as_json: bool, loaded: LoadedDocument | None = None) -> None:
     """Print a finished run (outputs, or ``--json``) and exit with its status."""
     import orjson
 
@@ -35,6 +36,11 @@ def emit_result(result: RunResult, as_json: bool) -> None:
     message = result.message
     if message:
         click.echo(message, err=True)
+    if not result.ok and result.error is not None and loaded is not None:
+        from weft.civitai.known_api import explain_refusal
+
+        for line in explain_refusal(loaded, result.error):
+            click.echo(line, err=True)
     elif not result.ok and result.error is not None and _resumable(result):
         click.echo(
             f"the run stopped on a failure that may pass; resume it with: weft resume "
@@ -107,6 +113,8 @@ def run(
         result = asyncio.run(
             run_async(loaded, plan.workflow_id, inputs, options=options, on_event=ProgressPrinter())
         )
+        emit_result(result, as_json, loaded)
+        return
     else:
         with store_scope(store_path) as store:
             result = asyncio.run(
@@ -119,7 +127,7 @@ def run(
                     recorder=store,
                 )
             )
-    emit_result(result, as_json)
+    emit_result(result, as_json, loaded)
 
 
 @click.command("resume")

@@ -37,14 +37,14 @@ def render_server(message: ServerMessage) -> str:
     return ", ".join(said)
 
 
-def outcome_unknown_advice(f: Failure) -> str:
-    """What the user should do about a request of unknown outcome."""
+def outcome_unknown_advice(f: Failure, run_id: str) -> str:
+    """What the user should do about a request of unknown outcome (of run ``run_id``)."""
     what = f"{f.method or '?'} {f.url or '?'}"
     return (
         f"step {f.step_id!r} sent {what} and weft stopped before recording the response, so it "
         "is unknown whether the server acted on it; the request is not idempotent and has "
         "no idempotency key. Check on the server whether it took effect; to send it again "
-        "anyway, run `weft resume RUN_ID --resend`."
+        f"anyway, run `weft resume {run_id} --resend`."
     )
 
 

@@ -37,7 +37,7 @@ class RetryPolicy:
 
     def ceiling(self, retry: int) -> float:
         """The longest wait before the ``retry``-th retry (1-based)."""
-        return min(self.cap, self.base * (2 ** max(retry - 1, 0)))
+        return min(self.cap, self.base * float(2 ** max(retry - 1, 0)))
 
     def to_snapshot(self) -> dict[str, Any]:
         return {"attempts": self.attempts, "base": self.base, "cap": self.cap}

@@ -132,6 +132,11 @@ class StepExecutor:
         return Begun(sr, attempt_no, perf_counter())
 
     async def _wait(self, frame: Frame, sp: StepPlan, delay: float, attempt: int) -> None:
+        self._before_wait(frame, sp, delay, attempt)
+        await self.state.clock.sleep(delay)
+
+    def _before_wait(self, frame: Frame, sp: StepPlan, delay: float, attempt: int) -> None:
+        """A wait is about to start: within the run's timeout, announced, records written."""
         state = self.state
         state.check_deadline(sp.step_id, delay)
         if self.on_event is not None:
@@ -147,7 +152,6 @@ class StepExecutor:
                 )
             )
         self.journal.flush()
-        await state.clock.sleep(delay)
 
     def end(
         self,
@@ -307,20 +311,7 @@ class StepExecutor:
         policy = state.options.retry if resend_safe else NO_RETRY
 
         def waiting(delay: float, attempt: int, why: str) -> None:
-            state.check_deadline(sp.step_id, delay)
-            if self.on_event is not None:
-                self.on_event(
-                    RunEvent(
-                        "waiting",
-                        state.run_id,
-                        sp.workflow_id,
-                        sp.step_id,
-                        delay=delay,
-                        attempt=attempt,
-                        depth=frame.depth,
-                    )
-                )
-            self.journal.flush()
+            self._before_wait(frame, sp, delay, attempt)
 
         try:
             response = await send_with_retries(
