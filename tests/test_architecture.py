@@ -35,7 +35,7 @@ ALLOWED: dict[str, set[str]] = {
     "api": {"errors", "secrets", "effects", "engine", "document", "store"},
     "batch": {"errors", "secrets", "effects", "engine", "document", "store", "api"},
     "progress": {"engine", "batch"},
-    "testing": {"errors", "effects"},
+    "testing": {"errors", "effects", "store"},
     "civitai": {
         "errors",
         "secrets",

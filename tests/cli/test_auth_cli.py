@@ -28,6 +28,7 @@ from tests.engine.auth_server import (
 )
 from weft.api import run_async
 from weft.engine.credentials import AuthConfig
+from weft.testing.store_contents import store_contents
 
 
 async def weft(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str, str]:
@@ -96,7 +97,7 @@ async def test_no_credential_reaches_any_sink(tmp_path: Path) -> None:
                             on_event=events.append, retry=1)  # fmt: skip
     assert state.token_requests >= 1 and state.oidc_token_requests >= 1
     assert len([p for p, _ in state.seen if p == "/oauth"]) == 2
-    stored = b"".join(p.read_bytes() for p in tmp_path.glob("runs.db*"))
+    stored = store_contents(tmp_path / "runs.db")
     assert b"keyHeader" in stored  # the runs are there...
     secrets = _secrets(state)
     assert _hits(stored, secrets) == []  # ...their credentials are not

@@ -29,6 +29,7 @@ from weft.engine.credentials import AuthConfig, env_name
 from weft.engine.options import RunOptions
 from weft.errors import UsageError
 from weft.store import open_store
+from weft.testing.store_contents import store_contents
 
 EVERY = {
     "headerKey": API_KEY,
@@ -193,7 +194,7 @@ async def test_x_weft_auth_binds_a_scheme_to_an_input(tmp_path: Path) -> None:
             )
     assert result.status == "succeeded", result.error
     assert state.seen == [("/bearer", f"Bearer {BEARER}")]
-    stored = b"".join(p.read_bytes() for p in tmp_path.glob("runs.db*"))
+    stored = store_contents(tmp_path / "runs.db")
     assert BEARER.encode() not in stored
     # without the input, the run is refused before anything is sent
     with pytest.raises(MissingCredentialError):
@@ -238,5 +239,5 @@ async def test_credentials_are_not_recorded_and_resume_takes_them_again(tmp_path
             resumed = await resume_async(result.run_id, store=store, auth=config)
     assert resumed.status == "succeeded", resumed.error
     assert state.flaky == 0 and state.seen == [("/flaky", f"Bearer {BEARER}")]
-    stored = b"".join(p.read_bytes() for p in tmp_path.glob("runs.db*"))
+    stored = store_contents(tmp_path / "runs.db")
     assert BEARER.encode() not in stored

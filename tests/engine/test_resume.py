@@ -15,6 +15,7 @@ from weft.effects.clock import ManualClock
 from weft.errors import UsageError
 from weft.store import open_store
 from weft.testing.seed_server import SeedServerConfig, seed_server
+from weft.testing.store_contents import store_contents
 
 SEED = ("seed", "arazzo", "civitai-model-version-to-generation-workflow.yml")
 TOKEN = "tok-resume-secret-4242"
@@ -73,7 +74,7 @@ async def _crash_then_resume(tmp_path: Path, method: str, match: str, nth: int, 
                 **resume_kw,
             )
         counts = dict(srv.requests)
-    raw = b"".join(p.read_bytes() for p in tmp_path.glob("runs.db*"))
+    raw = store_contents(tmp_path / "runs.db")
     store.close()
     return result, counts, raw
 
