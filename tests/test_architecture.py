@@ -9,6 +9,7 @@ The layers, bottom up (docs/DEVELOPING.md draws them):
 - ``store`` (run records);
 - ``engine`` (the step loop) → ``api`` (the library's entry points) → ``batch``;
 - ``progress`` (what runs and batches print) and ``civitai``;
+- ``scaleout`` (workers sharing a queue and a store in PostgreSQL, on DBOS);
 - the command line: ``cli`` and every package's ``commands`` module, which may import the layer
   above their package (``cli`` helpers, ``progress``).
 """
@@ -48,9 +49,21 @@ ALLOWED: dict[str, set[str]] = {
         "progress",
         "testing",
     },
+    "scaleout": {
+        "errors",
+        "secrets",
+        "effects",
+        "engine",
+        "document",
+        "store",
+        "api",
+        "batch",
+        "progress",
+        "civitai",
+    },
 }
-# the command line may use everything below it
-CLI_EXTRA = {"cli", "progress"}
+# the command line may use everything below it (``--enqueue``/``--watch`` call into scaleout)
+CLI_EXTRA = {"cli", "progress", "scaleout"}
 TOP = {"cli", "__main__", "__init__"}
 
 

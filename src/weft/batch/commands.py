@@ -253,6 +253,10 @@ def run_batch_command(
 @click.option("--retries", type=click.IntRange(1), default=5, show_default=True,
               help="Tries of a resend-safe request without an answer (1: no retry).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+@click.option("--enqueue", is_flag=True,
+              help="Queue one run per row for `weft worker`s (a postgresql:// store).")  # fmt: skip
+@click.option("--watch", is_flag=True,
+              help="Follow a queued batch across all workers; write its results.")  # fmt: skip
 @network_options()
 def batch(
     document: str,
@@ -272,6 +276,8 @@ def batch(
     timeout: float | None,
     retries: int,
     as_json: bool,
+    enqueue: bool,
+    watch: bool,
     net: NetworkChoices,
 ) -> None:
     """Run a workflow once per row of an inputs file (JSON Lines or CSV with a header).
@@ -297,6 +303,14 @@ def batch(
         auth=net.auth,
         checks=net.checks,
     )
+    if enqueue or watch:  # the workers run the rows (and hold the credentials)
+        from weft.scaleout.commands import queued_batch
+
+        sys.exit(queued_batch(
+            loaded, plan, inputs_path, defaults=parse_input_pairs(plan, input_pairs),
+            options=options, run_id_input=run_id_input, store=store_path, out=out_path,
+            as_json=as_json, enqueue=enqueue, watch=watch, retry_failed=retry_failed, rate=rate,
+        ))  # fmt: skip
     check_run_credentials(loaded, plan.workflow_id, options, None)
     hooks = RowHooks()
     if run_id_input:

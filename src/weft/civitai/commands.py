@@ -73,6 +73,10 @@ _API_BASE = click.option(
                    "batch that stopped.")  # fmt: skip
 @click.option("--concurrency", type=click.IntRange(1), default=4, show_default=True,
               help="Rows generated at once (--batch).")  # fmt: skip
+@click.option("--enqueue", is_flag=True,
+              help="--batch: queue the rows for `weft worker`s (a postgresql:// store).")  # fmt: skip
+@click.option("--watch", is_flag=True,
+              help="--batch: follow the queued rows across all workers.")  # fmt: skip
 def generate_command(
     model_version: int | None,
     prompt: str | None,
@@ -97,6 +101,8 @@ def generate_command(
     store_path: str | None,
     batch_path: Path | None,
     concurrency: int,
+    enqueue: bool,
+    watch: bool,
 ) -> None:
     """Resolve a model version, generate with it, and save every image with its parameters.
 
@@ -123,6 +129,13 @@ def generate_command(
         ask=ask, token=token or None, api_base=api_base, out=out, whatif=whatif,
         max_cost=max_cost,
     )  # fmt: skip
+    if (enqueue or watch) and batch_path is None:
+        raise click.UsageError("--enqueue and --watch go with --batch FILE")
+    if batch_path is not None and (enqueue or watch):
+        from weft.scaleout.commands import queued_civitai_batch
+
+        sys.exit(queued_civitai_batch(batch_path, req, store_path, as_json, enqueue=enqueue,
+                                      watch=watch))  # fmt: skip
     if batch_path is not None:
         _batch(batch_path, req, concurrency, store_path, as_json)
         return
