@@ -89,6 +89,7 @@ class JobRunner:
         self.secrets = secrets
         self._documents: dict[tuple[str, str], LoadedDocument] = {}
         self._hooks: dict[tuple[str | None, str, int], RowHooks] = {}
+        self._bundle: LoadedDocument | None = None  # the Civitai bundle, loaded once
 
     async def run(self, job: Job) -> JobOutcome:
         """Run (or resume, or reuse) the row of ``job``; its outcome. A store that cannot be
@@ -300,7 +301,9 @@ class JobRunner:
         masks.add(token)
         where = Deployment(token, job.api_base)
         hooks = self._civitai_hooks(job)
-        loaded = load_document(bundle_path())
+        if self._bundle is None:
+            self._bundle = load_document(bundle_path())
+        loaded = self._bundle
         if resume:
             assert hooks.resume_inputs is not None
             supplied = hooks.resume_inputs(dict(job.values), run_id)
