@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import re
 import subprocess
 from typing import Any
@@ -34,10 +35,8 @@ def _values(value: Any) -> list[bytes]:
     text = str(value).encode()
     found = [text]
     if _BASE64.match(text):
-        try:
+        with contextlib.suppress(binascii.Error, ValueError):
             found.append(base64.b64decode(text, validate=False))
-        except (binascii.Error, ValueError):
-            pass
     return found
 
 

@@ -80,12 +80,12 @@ class Worker:
             )  # fmt: skip
 
     def log(self) -> str:
-        return f"--- {self.name} ---\n" + (
-            self.stderr.read_text() if self.stderr.exists() else ""
-        )
+        return f"--- {self.name} ---\n" + (self.stderr.read_text() if self.stderr.exists() else "")
 
     def ready(self) -> Worker:
-        wait_until(lambda: " ready: " in self.log(), f"worker {self.name} to be ready", alive=[self])
+        wait_until(
+            lambda: " ready: " in self.log(), f"worker {self.name} to be ready", alive=[self]
+        )
         return self
 
     def kill9(self) -> None:

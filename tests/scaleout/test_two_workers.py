@@ -64,8 +64,10 @@ def test_two_workers_share_a_batch_and_one_is_killed(
             w2.ready()
             # mid-batch: w1 finished rows and has rows in flight when it is killed
             wait_until(
-                lambda: _jobs(queue_url, "w1", "SUCCESS") >= 40
-                and _jobs(queue_url, "w1", "PENDING") > 0,
+                lambda: (
+                    _jobs(queue_url, "w1", "SUCCESS") >= 40
+                    and _jobs(queue_url, "w1", "PENDING") > 0
+                ),
                 "w1 to be mid-batch",
                 alive=[w1, w2],
             )
@@ -99,9 +101,7 @@ def test_two_workers_share_a_batch_and_one_is_killed(
     assert summary["charges"] == {"default": ROWS}
     assert sorted(by_external_id) == sorted(f"weft-{r['runId']}" for r in results)
     assert all(len(ids) == 1 for ids in by_external_id.values())
-    assert summary["balances"]["default"] == 10_000_000 - ROWS * expected_cost(
-        "sd1", 64, 64, 25, 1
-    )
+    assert summary["balances"]["default"] == 10_000_000 - ROWS * expected_cost("sd1", 64, 64, 25, 1)
 
     # every image on disk, where its row says, as a PNG of the asked size
     files = [Path(f) for r in results for f in r["files"]]

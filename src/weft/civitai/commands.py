@@ -74,7 +74,7 @@ _API_BASE = click.option(
 @click.option("--concurrency", type=click.IntRange(1), default=4, show_default=True,
               help="Rows generated at once (--batch).")  # fmt: skip
 @click.option("--enqueue", is_flag=True,
-              help="--batch: queue the rows for `weft worker`s (a postgresql:// store).")  # fmt: skip
+              help="--batch: queue the rows for workers (a postgresql:// store).")  # fmt: skip
 @click.option("--watch", is_flag=True,
               help="--batch: follow the queued rows across all workers.")  # fmt: skip
 def generate_command(

@@ -120,9 +120,7 @@ async def connect_async(url: str) -> psycopg.AsyncConnection[Any]:
     """A new autocommit asyncio connection to ``url``."""
     pg = _psycopg()
     try:
-        conn: psycopg.AsyncConnection[Any] = await pg.AsyncConnection.connect(
-            url, **_kwargs(url)
-        )
+        conn: psycopg.AsyncConnection[Any] = await pg.AsyncConnection.connect(url, **_kwargs(url))
     except pg.Error as exc:
         raise unreachable(url, exc) from exc
     return conn
@@ -164,11 +162,14 @@ def prepare(url: str) -> None:
                         for sql in _MIGRATIONS[step]:
                             conn.execute(sql)
                         conn.execute(f"INSERT INTO {SCHEMA}.version VALUES (%s)", (step,))
-                migrate_system_tables(dbos_url(url))
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK,))
         except pg.Error as exc:
             raise unreachable(url, exc) from exc
+    # not under the lock above: DBOS's migration builds indexes CONCURRENTLY, which waits for
+    # every open transaction, a session waiting for that lock included (a deadlock); DBOS
+    # serialises its own migrations
+    migrate_system_tables(dbos_url(url))
     _prepared.add(url)
 
 

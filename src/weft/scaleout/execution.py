@@ -172,9 +172,7 @@ class JobRunner:
             error={"step": None, "reason": reason},
         )
 
-    def _row(
-        self, job: Job, result: RunResult, resume: bool, masks: SecretSet
-    ) -> RowResult:
+    def _row(self, job: Job, result: RunResult, resume: bool, masks: SecretSet) -> RowResult:
         error: dict[str, Any] | None = None
         if not result.ok:
             error = result.error.to_dict() if result.error else {"reason": result.status}
@@ -214,9 +212,7 @@ class JobRunner:
             self._documents[key] = loaded
         return loaded
 
-    async def _workflow(
-        self, job: Job, run_id: str, resume: bool, masks: SecretSet
-    ) -> RowResult:
+    async def _workflow(self, job: Job, run_id: str, resume: bool, masks: SecretSet) -> RowResult:
         from weft.api import resume_async, run_async
         from weft.engine.runner import select_plan
 

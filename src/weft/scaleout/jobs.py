@@ -54,9 +54,7 @@ class JobId:
         match = _JOB_ID.match(text)
         if match is None:
             return None
-        return cls(
-            match["batch"], int(match["row"]), match["digest"], int(match["attempt"])
-        )
+        return cls(match["batch"], int(match["row"]), match["digest"], int(match["attempt"]))
 
 
 @dataclass(frozen=True, slots=True)

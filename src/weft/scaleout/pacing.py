@@ -100,6 +100,11 @@ class SharedPacing:
         if until > self._not_before.get(host, 0.0):
             self._not_before[host] = until
 
+    def held(self, url: str) -> float:
+        """Seconds ``url``'s host is still held back by a ``Retry-After`` (0: none)."""
+        left = self._not_before.get(HostGovernor.host_of(url), 0.0) - self._clock.monotonic()
+        return max(left, 0.0)
+
     async def acquire(self, url: str) -> None:
         """Wait until a request to ``url``'s host may start."""
         host = HostGovernor.host_of(url)

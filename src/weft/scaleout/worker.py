@@ -150,9 +150,7 @@ async def serve(options: WorkerOptions, say: Say) -> int:
         await inner.close()
         store.close()
         raise
-    _Process.runner = JobRunner(
-        store, PacedTransport(inner, pacing, lease), clock, options.secrets
-    )
+    _Process.runner = JobRunner(store, PacedTransport(inner, pacing, lease), clock, options.secrets)
     _register()
     queue = dbos_access.launch(dbos_url(url), name, options.concurrency)
     heartbeats.recover_from_now_on()
