@@ -40,7 +40,7 @@ APP_NAME = "weft"
 APP_VERSION = "weft-jobs-1"
 QUEUE_NAME = "weft-runs"
 JOB_WORKFLOW = "weft.run_job"
-POLL_SECONDS = 0.5  # how often an idle worker looks for rows on the queue
+POLL_SECONDS = 0.1  # how often a worker with room looks for rows on the queue
 
 TERMINAL = frozenset({"SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"})
 
