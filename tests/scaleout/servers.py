@@ -107,10 +107,12 @@ class ShopApi:
     log: list[tuple[float, str, int]] = field(default_factory=list)  # (arrival, path, status)
     requests: Counter[int] = field(default_factory=Counter)
     orders: int = 0
+    started: int = 0  # item requests received (answered or not yet)
     base_url: str = ""
 
     async def _item(self, request: web.Request) -> web.Response:
         arrived = time.monotonic()
+        self.started += 1
         item = int(request.match_info["id"])
         if self.delay:
             await asyncio.sleep(self.delay)

@@ -5,7 +5,8 @@ schema), DBOS's queue and workflow tables (schema ``dbos``) and weft's own scale
 (schema ``weft_scaleout``):
 
 - ``workers``: one row per worker process (its DBOS executor id): when it last beat, its state
-  (``alive``, ``stopped``, ``recovering``, ``dead``) and who recovered its runs;
+  (``alive``; ``stopped``; ``abandoned``: stopped with rows in flight, to recover at once;
+  ``recovering``; ``dead``: its rows were handed back) and who recovered them;
 - ``host_pacing``: per host, the next free request slot (``--rate``) and the time before which
   no request may start (a ``Retry-After`` any worker saw);
 - ``version``: the version of these tables (migrated forward under an advisory lock, so

@@ -84,13 +84,20 @@ WHERE executor_id = %(id)s AND state = 'alive' RETURNING 1
 """
 
 _CLAIM = f"""
-UPDATE {SCHEMA}.workers
+WITH claimed AS (
+    SELECT executor_id, state AS was FROM {SCHEMA}.workers
+    WHERE executor_id <> %(id)s AND (
+        state = 'abandoned'
+        OR (state = 'alive'
+            AND beat_at < clock_timestamp() - make_interval(secs => lease_seconds))
+        OR (state = 'recovering'
+            AND recovered_at < clock_timestamp() - make_interval(secs => lease_seconds)))
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE {SCHEMA}.workers AS w
 SET state = 'recovering', recovered_by = %(id)s, recovered_at = clock_timestamp()
-WHERE executor_id <> %(id)s AND (
-    (state = 'alive' AND beat_at < clock_timestamp() - make_interval(secs => lease_seconds))
-    OR (state = 'recovering'
-        AND recovered_at < clock_timestamp() - make_interval(secs => lease_seconds)))
-RETURNING executor_id, EXTRACT(EPOCH FROM clock_timestamp() - beat_at)::float8
+FROM claimed WHERE w.executor_id = claimed.executor_id
+RETURNING w.executor_id, claimed.was, EXTRACT(EPOCH FROM clock_timestamp() - w.beat_at)::float8
 """
 
 _RECOVERED = f"""
@@ -99,9 +106,7 @@ WHERE executor_id = %(dead)s AND recovered_by = %(id)s
 """
 
 _END = f"""
-UPDATE {SCHEMA}.workers
-SET state = %(state)s, beat_at = CASE WHEN %(expire)s THEN '-infinity' ELSE beat_at END
-WHERE executor_id = %(id)s AND state = 'alive'
+UPDATE {SCHEMA}.workers SET state = %(state)s WHERE executor_id = %(id)s AND state = 'alive'
 """
 
 _ALIVE = f"""
@@ -172,15 +177,19 @@ class Heartbeats:
         self._can_recover = True
 
     def _run(self) -> None:
+        said = ""
         while not self._stop.wait(BEAT_SECONDS):
             try:
                 self._beat()
                 if self._can_recover and not self._stop.is_set():
                     self._reap()
-            except QueueError:
+                said = ""
+            except Exception as exc:  # e.g. a dropped connection: try again at the next beat
                 self._reconnect()
-            except Exception:  # a dropped connection: try again at the next beat
-                self._reconnect()
+                text = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                if text != said:  # once per distinct failure, not every second
+                    said = text
+                    self._say(f"worker {self.executor_id}: heartbeat failed: {text}")
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
@@ -204,24 +213,26 @@ class Heartbeats:
 
     def _reap(self) -> None:
         conn = self._connection()
-        for dead, silent in conn.execute(_CLAIM, self._params()).fetchall():
+        for dead, was, silent in conn.execute(_CLAIM, self._params()).fetchall():
             runs = self._recover([str(dead)])
             conn.execute(_RECOVERED, self._params(runs=runs, dead=dead))
             self.recovered += runs
-            self._say(
-                f"worker {dead} is dead (no heartbeat for {float(silent):.1f}s): "
-                f"{runs} of its rows are back on the queue"
+            why = (
+                "stopped with rows in flight"
+                if was == "abandoned"
+                else f"is dead (no heartbeat for {float(silent):.1f}s)"
             )
+            self._say(f"worker {dead} {why}: {runs} of its rows are back on the queue")
 
     def stop(self, *, expire: bool = False) -> None:
-        """Stop beating; ``expire``: rows are still unfinished here, so let a live worker
-        recover them at once (else: a clean stop)."""
+        """Stop beating: ``stopped``; or with ``expire`` (rows are still unfinished here)
+        ``abandoned``, which the next beat of any live worker recovers, lease or not."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
         try:
             conn = self._connection()
-            conn.execute(_END, self._params(state="alive" if expire else "stopped", expire=expire))
+            conn.execute(_END, self._params(state="abandoned" if expire else "stopped"))
         except Exception:
             pass  # the lease runs out by itself
         self._reconnect()
