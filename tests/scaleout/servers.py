@@ -2,7 +2,7 @@
 
 - ``GET /items/{id}`` answers ``{"id", "double"}``; with ``expected_token`` a request without
   ``Authorization: Bearer <token>`` gets 401; an id in ``throttle`` gets 429 with
-  ``Retry-After`` the first time. Every answer is logged with its arrival time.
+  ``Retry-After`` the first time, one in ``unavailable`` 503 every time. Every answer is logged with its arrival time.
 - ``POST /orders`` (no idempotency key) creates an order; while ``hang`` is set it waits for
   :meth:`OrdersApi.release` before answering (a worker can be killed with it in flight).
 """
@@ -101,6 +101,7 @@ def write_shop_docs(folder: Path) -> Path:
 class ShopApi:
     expected_token: str | None = None
     throttle: set[int] = field(default_factory=set)
+    unavailable: set[int] = field(default_factory=set)  # answered 503 (no Retry-After)
     retry_after: str = "2"
     delay: float = 0.0
     hang: bool = False
@@ -123,6 +124,8 @@ class ShopApi:
             status = 401
         elif item in self.throttle and self.requests[item] == 0:
             status = 429
+        elif item in self.unavailable:
+            status = 503
         self.requests[item] += 1
         self.log.append((arrived, request.path, status))
         if status == 429:

@@ -27,6 +27,7 @@ from weft.batch.commands import (
 )
 from weft.batch.results import RESUMED, STORED, BatchProgress, RowResult
 from weft.errors import UsageError
+from weft.scaleout.database import prepare
 from weft.scaleout.dbos_access import open_client
 from weft.scaleout.heartbeats import alive_workers
 from weft.scaleout.jobs import Job
@@ -86,6 +87,7 @@ def watch_batch(
     from weft.progress import batch_display
 
     err = stderr or sys.stderr
+    prepare(url)
     workers = alive_workers(url)
     err.write(
         f"watching batch {batch}: {len(rows)} rows, {workers} worker"
