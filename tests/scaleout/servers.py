@@ -2,7 +2,8 @@
 
 - ``GET /items/{id}`` answers ``{"id", "double"}``; with ``expected_token`` a request without
   ``Authorization: Bearer <token>`` gets 401; an id in ``throttle`` gets 429 with
-  ``Retry-After`` the first time, one in ``unavailable`` 503 every time. Every answer is logged with its arrival time.
+  ``Retry-After`` the first time, one in ``unavailable`` 503 every time. Every answer is
+  logged with its arrival time.
 - ``POST /orders`` (no idempotency key) creates an order; while ``hang`` is set it waits for
   :meth:`OrdersApi.release` before answering (a worker can be killed with it in flight).
 """
