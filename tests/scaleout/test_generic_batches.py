@@ -163,3 +163,30 @@ def test_enqueue_and_worker_refuse_a_store_that_is_not_postgresql(tmp_path: Path
     worker = run(["worker", "--store", store], tmp_path)
     assert worker.returncode == 2
     assert "weft worker needs a PostgreSQL run store" in worker.stderr
+
+
+def test_rows_a_worker_could_not_run_are_queued_again_and_finished(
+    tmp_path: Path, queue_url: str
+) -> None:
+    doc = write_shop_docs(tmp_path)
+    rows = _rows(tmp_path / "items.jsonl", [{"id": i} for i in range(1, 6)])
+    with ShopApi(expected_token=SECRET) as api:
+        batch = ["batch", str(doc), "-w", "fetch-item", "--inputs", str(rows), "--store",
+                 queue_url, "--server", f"shop={api.base_url}"]  # fmt: skip
+        assert run([*batch, "--enqueue"], tmp_path).returncode == 0
+        with Worker(queue_url, "bare", tmp_path) as bare:  # no WEFT_INPUT_TOKEN
+            bare.ready()
+            first = run([*batch, "--watch"], tmp_path)
+            assert bare.stop() == 0, bare.log()
+        assert first.returncode == 1, first.stderr
+        assert "has no value for the secret input 'token'" in first.stderr
+        assert "not run: this worker has no value for the secret input 'token'" in bare.log()
+        assert api.log == []  # nothing was sent without the token
+        again = run([*batch, "--enqueue"], tmp_path)
+        assert "0 queued, 5 queued again" in again.stderr, again.stderr
+        with Worker(queue_url, "set", tmp_path, env={"WEFT_INPUT_TOKEN": SECRET}) as ready:
+            ready.ready()
+            second = run([*batch, "--watch"], tmp_path)
+            assert ready.stop() == 0, ready.log()
+    assert second.returncode == 0, second.stderr
+    assert "5 rows: 5 succeeded, 0 failed" in second.stderr

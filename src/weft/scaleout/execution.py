@@ -20,7 +20,7 @@ from ``CIVITAI_API_TOKEN``. What a job returns is masked with them.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -81,9 +81,16 @@ class JobRunner:
     """Runs jobs (see the module docstring); one per worker, shared by its concurrent jobs."""
 
     def __init__(
-        self, store: RunStore, transport: Transport, clock: Clock, secrets: WorkerSecrets
+        self,
+        store: RunStore,
+        transport: Transport,
+        clock: Clock,
+        secrets: WorkerSecrets,
+        say: Callable[[str], None],
     ) -> None:
         self.store = store
+        self.say = say
+        self._said: set[str] = set()
         self.transport = transport
         self.clock = clock
         self.secrets = secrets
@@ -112,6 +119,9 @@ class JobRunner:
         except StoreError:
             raise
         except RowFailure as exc:
+            if exc.retry and exc.reason not in self._said:  # the worker's own setup: say it
+                self._said.add(exc.reason)
+                self.say(f"row {job.row} of batch {job.batch} not run: {exc.reason}")
             return JobOutcome(self._failed(job, masks.mask_str(exc.reason)), retry=exc.retry)
         except WeftError as exc:
             retry = bool(getattr(exc, "resumable", False))
@@ -226,6 +236,16 @@ class JobRunner:
         }
         for value in supplied.values():
             masks.add(value)
+        schema = plan.inputs_schema if isinstance(plan.inputs_schema, Mapping) else {}
+        listed = schema.get("required")
+        required = {str(n) for n in listed} if isinstance(listed, list) else set()
+        for name in sorted(plan.secret_inputs & required - set(supplied)):
+            raise RowFailure(
+                f"this worker has no value for the secret input {name!r}: set "
+                f"{secret_env_name(name)} in its environment or pass --secrets FILE, then "
+                "queue the batch again",
+                retry=True,
+            )
         inputs = {k: v for k, v in job.values.items() if not is_placeholder(v)}
         inputs.update(supplied)
         if job.run_id_input:

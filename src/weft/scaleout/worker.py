@@ -150,7 +150,8 @@ async def serve(options: WorkerOptions, say: Say) -> int:
         await inner.close()
         store.close()
         raise
-    _Process.runner = JobRunner(store, PacedTransport(inner, pacing, lease), clock, options.secrets)
+    transport = PacedTransport(inner, pacing, lease)
+    _Process.runner = JobRunner(store, transport, clock, options.secrets, say)
     _register()
     queue = dbos_access.launch(dbos_url(url), name, options.concurrency)
     heartbeats.recover_from_now_on()
