@@ -48,6 +48,9 @@ ALLOWED: dict[str, set[str]] = {
         "progress",
         "testing",
     },
+    # reports of runs (HTML, JUnit, HAR) and the web UI over the run store
+    "reports": {"errors", "secrets", "effects", "engine", "store", "weft"},  # weft: __version__
+    "ui": {"errors", "secrets", "effects", "engine", "store", "reports", "weft"},
 }
 # the command line may use everything below it
 CLI_EXTRA = {"cli", "progress"}

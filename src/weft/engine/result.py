@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from weft.engine.failure import Failure, RunStatus, StepStatus
 from weft.engine.failure_text import outcome_unknown_advice
+
+if TYPE_CHECKING:
+    from weft.secrets import SecretSet
 
 SUCCEEDED = RunStatus.SUCCEEDED
 FAILED = RunStatus.FAILED
@@ -164,7 +169,8 @@ class RunEvent:
     ``kind``: ``run_started``, ``run_recorded`` (the run's start is durable in the run store:
     from now on ``weft resume`` can find it; sent before the first request that may act),
     ``step_started``, ``step_finished``, ``waiting`` (a delay before the next attempt: retry,
-    pacing), ``run_finished``.
+    pacing), ``run_finished``; ``exchange`` (one request on the wire and its answer, automatic
+    resends included: ``exchange``) only to a listener whose ``wants_exchanges`` is true.
     """
 
     kind: str
@@ -181,19 +187,136 @@ class RunEvent:
     status: RunStatus | None = None  # run status (run_finished)
     depth: int = 0  # nesting level of the workflow (0 = the run's workflow)
     result: RunResult | None = None  # run_finished only
+    exchange: Exchange | None = None  # exchange only
 
     @property
     def reason(self) -> str | None:
         return self.failure.reason if self.failure is not None else None
 
 
+Headers = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One request as sent and its answer (``status`` ``None``: no answer came, ``error`` says
+    why: a transport error kind, ``detail`` its words), secrets masked (:func:`masked_exchange`).
+    ``started``: wall-clock seconds since the epoch; ``elapsed``: seconds until the whole answer
+    (or the failure)."""
+
+    method: str
+    url: str
+    request_headers: Headers
+    request_body: bytes | None
+    started: float
+    elapsed: float
+    status: int | None = None
+    response_headers: Headers = ()
+    response_body: bytes | None = None
+    final_url: str | None = None
+    error: str | None = None
+    detail: str | None = None
+
+
+def masked_exchange(
+    secrets: SecretSet,
+    method: str,
+    url: str,
+    request_headers: Sequence[tuple[str, str]],
+    request_body: bytes | None,
+    started: float,
+    elapsed: float,
+    *,
+    status: int | None = None,
+    response_headers: Mapping[str, str] | None = None,
+    response_body: bytes | None = None,
+    final_url: str | None = None,
+    error: str | None = None,
+    detail: str | None = None,
+) -> Exchange:
+    """An :class:`Exchange` with every secret of ``secrets`` masked: sensitive headers (both
+    ways) whole, secrets inside other headers, the URL (its path and query read decoded too),
+    and the bodies (as text, and as form fields or JSON when they are)."""
+    return Exchange(
+        method,
+        mask_url(secrets, url),
+        tuple(secrets.mask_headers(request_headers)),
+        mask_body(secrets, request_body),
+        started,
+        elapsed,
+        status,
+        tuple(secrets.mask_headers((response_headers or {}).items())),
+        mask_body(secrets, response_body),
+        None if final_url is None else mask_url(secrets, final_url),
+        error,
+        None if detail is None else secrets.mask_str(detail),
+    )
+
+
+def mask_url(secrets: SecretSet, url: str) -> str:
+    """``url`` with secrets masked, also where they are percent-encoded (path and query)."""
+    url = secrets.mask_str(url)
+    if not secrets:
+        return url
+    parts = urlsplit(url)
+    path = unquote(parts.path)
+    masked_path = secrets.mask_str(path)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    masked_query = [(secrets.mask_str(k), secrets.mask_str(v)) for k, v in query]
+    if masked_path == path and masked_query == query:
+        return url
+    return urlunsplit(
+        (
+            parts.scheme,
+            parts.netloc,
+            parts.path if masked_path == path else quote(masked_path, safe="/*"),
+            parts.query if masked_query == query else urlencode(masked_query, safe="*"),
+            parts.fragment,
+        )
+    )
+
+
+def mask_body(secrets: SecretSet, body: bytes | None) -> bytes | None:
+    """``body`` with secrets masked: in its text (bytes that are not UTF-8 are kept as they
+    are), in its fields when it is a form (``a=b&c=d``, percent-encoded) and in its strings
+    when it is JSON with escapes."""
+    if not body or not secrets:
+        return body
+    text = body.decode("utf-8", "surrogateescape")
+    masked = secrets.mask_str(text)
+    if _FORM.match(masked):
+        fields = parse_qsl(masked, keep_blank_values=True)
+        hidden = [(secrets.mask_str(k), secrets.mask_str(v)) for k, v in fields]
+        if hidden != fields:
+            masked = urlencode(hidden, safe="*")
+    elif masked[:1] in ("{", "[") and "\\" in masked:
+        import orjson
+
+        try:
+            value = orjson.loads(masked)
+        except orjson.JSONDecodeError:
+            value = None
+        if value is not None:
+            hidden_value = secrets.mask(value)
+            if hidden_value != value:
+                masked = orjson.dumps(hidden_value).decode()
+    return masked.encode("utf-8", "surrogateescape") if masked != text else body
+
+
+_FORM = re.compile(r"^[^\s=&{}\[\]\"]+=[^\s&]*(?:&[^\s=&]+=[^\s&]*)*$")
+
+
 __all__ = [
     "FAILED",
     "OUTCOME_UNKNOWN",
     "SUCCEEDED",
+    "Exchange",
     "RunEvent",
     "RunResult",
     "RunStatus",
     "StepResult",
     "StepStatus",
+    "mask_body",
+    "mask_url",
+    "masked_exchange",
 ]
