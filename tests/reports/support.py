@@ -1,16 +1,21 @@
 """A loopback API and an Arazzo document whose workflows end the three ways a run can end:
-``poll`` succeeds after polling a job, ``broken`` fails for good (404), ``flaky`` fails on a
-503 (resumable). Every request carries ``X-Api-Key`` from the ``format: password`` input
-``apiKey``: the planted secret that must appear in no page, report or URL."""
+``poll`` succeeds after polling a job (three "running" answers, each retried after 10 ms),
+``broken`` fails for good (404), ``impatient`` fails for good after two polls (its retries run
+out), ``flaky`` fails on a 503 (resumable). Every request carries ``X-Api-Key`` from the
+``format: password`` input ``apiKey``: the planted secret that must appear in no page, report
+or URL."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import click
 from aiohttp import web
 from click.testing import CliRunner, Result
 
@@ -83,11 +88,32 @@ workflows:
           - {name: X-Api-Key, in: header, value: $inputs.apiKey}
         successCriteria: [{condition: $response.body#/status == 'done'}]
         onFailure:
-          - {name: again, type: retry, retryAfter: 0, retryLimit: 10}
+          - {name: again, type: retry, retryAfter: 0.01, retryLimit: 10}
         outputs: {result: $response.body#/result}
     outputs:
       name: $steps.getItem.outputs.name
       result: $steps.pollJob.outputs.result
+  - workflowId: impatient
+    inputs:
+      type: object
+      properties:
+        apiKey: {type: string, format: password}
+    steps:
+      - stepId: createJob
+        operationId: createJob
+        parameters:
+          - {name: X-Api-Key, in: header, value: $inputs.apiKey}
+        requestBody:
+          payload: {item: impatient}
+        outputs: {jobId: $response.body#/jobId}
+      - stepId: pollJob
+        operationId: getJob
+        parameters:
+          - {name: id, in: path, value: $steps.createJob.outputs.jobId}
+          - {name: X-Api-Key, in: header, value: $inputs.apiKey}
+        successCriteria: [{condition: $response.body#/status == 'done'}]
+        onFailure:
+          - {name: again, type: retry, retryAfter: 0, retryLimit: 1}
   - workflowId: broken
     inputs:
       type: object
@@ -115,7 +141,9 @@ workflows:
 POLLS = 3  # reads of a job that answer "running" before it is "done"
 
 
-def api_app() -> web.Application:
+def api_app(polls: int = POLLS, gate: threading.Event | None = None) -> web.Application:
+    """The API; a job answers "running" to its first ``polls`` reads; with a ``gate``, an
+    item is answered only once the gate is open (runs stay in flight until then)."""
     jobs: dict[str, int] = {}
     ids = itertools.count(1)
 
@@ -125,6 +153,8 @@ def api_app() -> web.Application:
 
     async def get_item(request: web.Request) -> web.Response:
         check(request)
+        while gate is not None and not gate.is_set():
+            await asyncio.sleep(0.01)
         item = request.match_info["id"]
         if item == "missing":
             problem = {"title": "Not Found", "detail": f"no item {item}", "status": 404}
@@ -141,7 +171,7 @@ def api_app() -> web.Application:
         check(request)
         job = request.match_info["id"]
         jobs[job] = jobs.get(job, 0) + 1
-        if jobs[job] <= POLLS:
+        if jobs[job] <= polls:
             return web.json_response({"status": "running", "reads": jobs[job]})
         return web.json_response({"status": "done", "result": {"answer": 42}})
 
@@ -187,11 +217,18 @@ def write_flow(folder: Path) -> Path:
     return path
 
 
-def weft(*args: str, env: dict[str, Any] | None = None) -> Result:
-    """``weft ARGS`` in this process (click's runner), as a user types it."""
-    from weft.cli.app import cli
+@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def _weft_main(args: tuple[str, ...]) -> None:
+    from weft.cli import main
 
-    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+    main(list(args))
+
+
+def weft(*args: str, env: dict[str, Any] | None = None) -> Result:
+    """``weft ARGS`` in this process, through the console entry point (a user error is its
+    ``error:`` line and exit code, as a user sees it); click's runner captures the output."""
+    return CliRunner().invoke(_weft_main, list(args), env=env, catch_exceptions=False)
 
 
 def run_flow(
@@ -200,4 +237,37 @@ def run_flow(
     return weft(
         "run", str(flow), "-w", workflow, "--server", f"api={base}", "--store", str(store),
         "--pace", "off", "-i", f"apiKey={SECRET}", *inputs, *extra,
+    )  # fmt: skip
+
+
+def secret_forms(secret: str) -> dict[str, str]:
+    """The ways a secret may be written in a page, a URL or a file."""
+    import base64
+    import html
+    import json
+    from urllib.parse import quote, quote_plus
+
+    return {
+        "as is": secret,
+        "JSON-escaped": json.dumps(secret)[1:-1],
+        "JSON-escaped (UTF-8)": json.dumps(secret, ensure_ascii=False)[1:-1],
+        "percent-encoded": quote(secret, safe=""),
+        "form-encoded": quote_plus(secret),
+        "HTML-escaped": html.escape(secret),
+        "base64": base64.b64encode(secret.encode()).decode(),
+    }
+
+
+def leaks(text: str | bytes, secret: str) -> list[str]:
+    """The forms of ``secret`` found in ``text`` (empty: none)."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return [name for name, form in secret_forms(secret).items() if form in text]
+
+
+def civitai(base_url: str, token: str, store: Path, *args: str) -> Result:
+    """``weft civitai generate`` against a simulator (``base_url``, ``token``)."""
+    return weft(
+        "civitai", "generate", "--api-base", base_url, "--token", token, "--store", str(store),
+        *args, env={"CIVITAI_API_TOKEN": None},
     )  # fmt: skip

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import html
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, unquote_plus
 
 from weft.engine.failure import Failure, RunStatus, StepStatus
 from weft.engine.failure_text import outcome_unknown_advice
+from weft.secrets import MASK, is_sensitive_header
 
 if TYPE_CHECKING:
     from weft.secrets import SecretSet
@@ -234,76 +236,93 @@ def masked_exchange(
     error: str | None = None,
     detail: str | None = None,
 ) -> Exchange:
-    """An :class:`Exchange` with every secret of ``secrets`` masked: sensitive headers (both
-    ways) whole, secrets inside other headers, the URL (its path and query read decoded too),
-    and the bodies (as text, and as form fields or JSON when they are)."""
+    """An :class:`Exchange` with every secret of ``secrets`` masked (:func:`mask_text`):
+    sensitive headers whole (both ways), and secrets in the URL, other headers, the bodies."""
+    if not secrets:
+        return Exchange(
+            method, url, tuple(request_headers), request_body, started, elapsed, status,
+            tuple((response_headers or {}).items()), response_body, final_url, error, detail,
+        )  # fmt: skip
     return Exchange(
         method,
-        mask_url(secrets, url),
-        tuple(secrets.mask_headers(request_headers)),
+        mask_text(secrets, url),
+        _mask_headers(secrets, request_headers),
         mask_body(secrets, request_body),
         started,
         elapsed,
         status,
-        tuple(secrets.mask_headers((response_headers or {}).items())),
+        _mask_headers(secrets, (response_headers or {}).items()),
         mask_body(secrets, response_body),
-        None if final_url is None else mask_url(secrets, final_url),
+        None if final_url is None else mask_text(secrets, final_url),
         error,
-        None if detail is None else secrets.mask_str(detail),
+        None if detail is None else mask_text(secrets, detail),
     )
 
 
-def mask_url(secrets: SecretSet, url: str) -> str:
-    """``url`` with secrets masked, also where they are percent-encoded (path and query)."""
-    url = secrets.mask_str(url)
-    if not secrets:
-        return url
-    parts = urlsplit(url)
-    path = unquote(parts.path)
-    masked_path = secrets.mask_str(path)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    masked_query = [(secrets.mask_str(k), secrets.mask_str(v)) for k, v in query]
-    if masked_path == path and masked_query == query:
-        return url
-    return urlunsplit(
-        (
-            parts.scheme,
-            parts.netloc,
-            parts.path if masked_path == path else quote(masked_path, safe="/*"),
-            parts.query if masked_query == query else urlencode(masked_query, safe="*"),
-            parts.fragment,
-        )
-    )
+def _mask_headers(secrets: SecretSet, headers: Iterable[tuple[str, str]]) -> Headers:
+    return tuple((k, MASK if is_sensitive_header(k) else mask_text(secrets, v)) for k, v in headers)
 
 
-def mask_body(secrets: SecretSet, body: bytes | None) -> bytes | None:
-    """``body`` with secrets masked: in its text (bytes that are not UTF-8 are kept as they
-    are), in its fields when it is a form (``a=b&c=d``, percent-encoded) and in its strings
-    when it is JSON with escapes."""
-    if not body or not secrets:
-        return body
-    text = body.decode("utf-8", "surrogateescape")
-    masked = secrets.mask_str(text)
-    if _FORM.match(masked):
-        fields = parse_qsl(masked, keep_blank_values=True)
-        hidden = [(secrets.mask_str(k), secrets.mask_str(v)) for k, v in fields]
-        if hidden != fields:
-            masked = urlencode(hidden, safe="*")
-    elif masked[:1] in ("{", "[") and "\\" in masked:
+# a JSON string literal with at least one escape; a run of URL text holding %XX or "+"
+_JSON_ESCAPED_STRING = re.compile(r'"[^"\\\n]*\\.(?:[^"\\\n]|\\.)*"')
+_URL_TEXT = r"[^\s&=?#\"'<>,;()\[\]{}]*"
+_ENCODED_RUN = re.compile(_URL_TEXT + r"(?:%[0-9A-Fa-f]{2}|\+)" + _URL_TEXT)
+_MAX_DEPTH = 4  # encodings inside encodings looked through (JSON in JSON in a query ...)
+
+
+def mask_text(secrets: SecretSet, text: str, depth: int = 0) -> str:
+    """``text`` with every secret masked, also where it is written encoded: inside JSON string
+    literals with escapes (``\\"``, ``\\u00f6`` ...) and in percent-encoded (or ``+``-spaced)
+    URL and form components, each looked through recursively (JSON text inside a JSON string,
+    a URL inside JSON ...); a text that holds a secret only once decoded whole (partly
+    percent-decoded, HTML entities) is given decoded, with the secret masked."""
+    text = secrets.mask_str(text)
+    if not secrets or depth >= _MAX_DEPTH:
+        return text
+
+    def literal(match: re.Match[str]) -> str:
         import orjson
 
         try:
-            value = orjson.loads(masked)
+            value = orjson.loads(match.group(0))
         except orjson.JSONDecodeError:
-            value = None
-        if value is not None:
-            hidden_value = secrets.mask(value)
-            if hidden_value != value:
-                masked = orjson.dumps(hidden_value).decode()
-    return masked.encode("utf-8", "surrogateescape") if masked != text else body
+            return match.group(0)
+        if not isinstance(value, str):
+            return match.group(0)
+        masked = mask_text(secrets, value, depth + 1)
+        return match.group(0) if masked == value else orjson.dumps(masked).decode()
+
+    def component(match: re.Match[str]) -> str:
+        run = match.group(0)
+        for decoded in {unquote(run), unquote_plus(run)}:
+            if decoded == run:
+                continue
+            masked = mask_text(secrets, decoded, depth + 1)
+            if masked != decoded:
+                return quote(masked, safe="/*:@!$'()*+,;~-._")
+        return run
+
+    if "\\" in text:
+        text = _JSON_ESCAPED_STRING.sub(literal, text)
+    if "%" in text or "+" in text:
+        text = _ENCODED_RUN.sub(component, text)
+    # a secret still there under an encoding of the whole text (partly decoded, entities):
+    # the text is given decoded, masked
+    for decode in (unquote, unquote_plus, html.unescape):
+        decoded = decode(text)
+        if decoded != text and secrets.mask_str(decoded) != decoded:
+            return mask_text(secrets, decoded, depth + 1)
+    return text
 
 
-_FORM = re.compile(r"^[^\s=&{}\[\]\"]+=[^\s&]*(?:&[^\s=&]+=[^\s&]*)*$")
+def mask_body(secrets: SecretSet, body: bytes | None) -> bytes | None:
+    """``body`` with every secret masked as :func:`mask_text` does (bytes that are not UTF-8
+    are kept as they are)."""
+    if not body or not secrets:
+        return body
+    text = body.decode("utf-8", "surrogateescape")
+    masked = mask_text(secrets, text)
+    return body if masked == text else masked.encode("utf-8", "surrogateescape")
 
 
 __all__ = [
@@ -317,6 +336,6 @@ __all__ = [
     "StepResult",
     "StepStatus",
     "mask_body",
-    "mask_url",
+    "mask_text",
     "masked_exchange",
 ]
