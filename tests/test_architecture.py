@@ -9,6 +9,7 @@ The layers, bottom up (docs/DEVELOPING.md draws them):
 - ``store`` (run records);
 - ``engine`` (the step loop) → ``api`` (the library's entry points) → ``batch``;
 - ``progress`` (what runs and batches print) and ``civitai``;
+- ``reports`` (HTML, JUnit, HAR of runs) → ``ui`` (``weft ui``);
 - the command line: ``cli`` and every package's ``commands`` module, which may import the layer
   above their package (``cli`` helpers, ``progress``).
 """

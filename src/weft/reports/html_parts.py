@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from html import escape
@@ -26,8 +27,13 @@ MAX_JSON = 64 * 1024  # characters of a JSON value shown before it is cut
 MAX_BODY = 16 * 1024  # characters of a body shown
 
 
+_HTML_SPECIAL = re.compile("[&<>\"']")
+
+
 def esc(value: object) -> str:
-    return escape(str(value), quote=True)
+    """``value`` as HTML text (attribute-safe)."""
+    text = value if type(value) is str else str(value)
+    return escape(text, quote=True) if _HTML_SPECIAL.search(text) else text
 
 
 def when(ts: float | None) -> str:
