@@ -232,7 +232,12 @@ def weft(*args: str, env: dict[str, Any] | None = None) -> Result:
 
 
 def run_flow(
-    flow: Path, base: str, store: Path, workflow: str, *extra: str, inputs: tuple[str, ...] = ()
+    flow: Path,
+    base: str,
+    store: Path | str,
+    workflow: str,
+    *extra: str,
+    inputs: tuple[str, ...] = (),
 ) -> Result:
     return weft(
         "run", str(flow), "-w", workflow, "--server", f"api={base}", "--store", str(store),

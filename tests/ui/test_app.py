@@ -4,14 +4,17 @@ read-only, known hosts only, and a user error as a page (never a traceback)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
-from urllib.parse import quote
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from tests.reports.support import SECRET, leaks, weft
+from tests.reports.support import SECRET, api_app, leaks, run_flow, serving, weft, write_flow
 from tests.ui.conftest import FilledStore
 from weft.store import open_store
 from weft.ui import UiConfig, loopback_hosts, make_app
@@ -154,3 +157,28 @@ def test_weft_ui_never_creates_a_store(tmp_path: object) -> None:
     result = weft("ui", "--store", missing, "--port", "0")
     assert result.exit_code == 2
     assert f"no run store at {missing}" in result.output
+
+
+async def test_the_ui_reads_a_postgresql_store(
+    postgres_server: Any, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    from weft.testing.postgres import drop_database, fresh_database
+
+    url = fresh_database(postgres_server, "ui")
+    request.addfinalizer(lambda: drop_database(postgres_server, url))
+    flow = write_flow(tmp_path)
+    with serving(api_app()) as base:
+        for workflow in ("flaky", "broken"):
+            ran = await asyncio.to_thread(run_flow, flow, base, url, workflow)
+            assert ran.exit_code == 1, ran.output
+    store = open_store(url)
+    async with TestClient(TestServer(make_app(UiConfig(store)), host="127.0.0.1")) as client:
+        page = await (await client.get("/?limit=1")).text()
+        [newest] = _run_ids(page)
+        assert 'rel="next"' in page
+        run = await (await client.get(f"/runs/{newest}")).text()
+        assert "no item missing" in run and leaks(run, SECRET) == []
+        assert store.location in page  # the store's name, without a password
+        password = urlsplit(url).password
+        assert password is None or password not in page
+    store.close()
