@@ -27,8 +27,15 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
-def emit_result(result: RunResult, as_json: bool, loaded: LoadedDocument | None = None) -> None:
-    """Print a finished run (outputs, or ``--json``) and exit with its status."""
+def emit_result(
+    result: RunResult,
+    as_json: bool,
+    loaded: LoadedDocument | None = None,
+    *,
+    recorded: bool = True,
+) -> None:
+    """Print a finished run (outputs, or ``--json``) and exit with its status; after a failure,
+    what may help (the document's own defect, how to resume a recorded run)."""
     import orjson
 
     if as_json:
@@ -44,7 +51,7 @@ def emit_result(result: RunResult, as_json: bool, loaded: LoadedDocument | None 
 
         for line in explain_refusal(loaded, result.error):
             click.echo(line, err=True)
-    elif not result.ok and result.error is not None and _resumable(result):
+    if recorded and not result.ok and _resumable(result):
         click.echo(
             f"the run stopped on a failure that may pass; resume it with: weft resume "
             f"{result.run_id}",
@@ -130,7 +137,7 @@ def run(
             )
         )
         write_reports(lambda: reports.write_run(result))
-        emit_result(result, as_json, loaded)
+        emit_result(result, as_json, loaded, recorded=False)
         return
     else:
         with store_scope(store_path) as store:
