@@ -10,7 +10,7 @@ job once.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from weft.scaleout.database import prepare
@@ -93,8 +93,6 @@ def _add(client: DBOSClient, job: Job) -> None:
 def enqueue_jobs(url: str, batch: str, jobs: Sequence[Job]) -> EnqueueReport:
     """Queue ``jobs`` (all of one batch) on the shared queue at ``url`` (see the module
     docstring)."""
-    from dataclasses import replace
-
     prepare(url)
     client = open_client(url)
     added = again = waiting = finished = 0
