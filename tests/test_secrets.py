@@ -157,5 +157,5 @@ def test_many_secrets_stay_cheap_to_add() -> None:
     s = SecretSet()
     for i in range(3000):  # a loop whose sensitive header changes on every iteration
         s.add(f"Bearer rotating-token-{i:06d}")
-    assert s.version == 3000
+    assert s.is_secret("rotating-token-002999")
     assert s.mask_str("x rotating-token-002999 y") == f"x {MASK} y"

@@ -111,6 +111,9 @@ class SecretSet:
         if value in self._values:
             return
         self._values.add(value)
+        stripped = _SCHEMES.sub("", value)
+        if stripped:
+            self._values.add(stripped)  # the credential of ``Bearer <credential>``
         exact, embedded, needles = spellings(value)
         self._exact |= exact
         self._forms.update(dict.fromkeys(embedded))
