@@ -78,8 +78,8 @@ class SecretSet:
     as written, percent-encoded (``quote``/``quote_plus``, upper- or lower-case hex),
     base64 (of the bare value at any alignment, so also inside ``Basic base64(user:password)``;
     standard and URL-safe alphabets), and JSON-escaped (orjson's, Python's ``ensure_ascii``,
-    ``\\/``, Go's HTML-safe ``\\u003c``). A ``Basic`` credential's decoded ``user:password``
-    and password are secrets too.
+    ``\\/``, Go's HTML-safe ``\\u003c``; and Python's ``repr``). A ``Basic`` credential's
+    decoded ``user:password`` and password are secrets too.
     """
 
     __slots__ = ("_exact", "_forms", "_needles", "_values")
@@ -196,9 +196,10 @@ def _utf8(text: str) -> bytes:
         return text.encode("utf-8", "surrogatepass")
 
 
-def _json_escaped(text: str) -> set[str]:
-    """``text`` inside a JSON string, as common encoders write it."""
-    out = {json.dumps(text, ensure_ascii=True)[1:-1]}
+def _escaped(text: str) -> set[str]:
+    """``text`` inside a JSON string, as common encoders write it, and inside a Python
+    ``repr`` (a server that echoes a dict of the request's headers)."""
+    out = {json.dumps(text, ensure_ascii=True)[1:-1], repr(text)[1:-1]}
     with contextlib.suppress(orjson.JSONEncodeError):
         out.add(orjson.dumps(text).decode()[1:-1])
     for form in list(out):
@@ -246,9 +247,9 @@ def spellings(value: str) -> tuple[frozenset[str], tuple[str, ...], tuple[str, .
     for v in values:
         forms = {v}
         if len(v) <= _MAX_DERIVED:
-            forms |= _percent(v) | _json_escaped(v)
+            forms |= _percent(v) | _escaped(v)
             for b64 in _base64(_utf8(v)):
-                forms |= {b64} | _percent(b64) | _json_escaped(b64)
+                forms |= {b64} | _percent(b64) | _escaped(b64)
         exact |= forms
         if len(v) >= _MIN_EMBEDDED:
             embedded |= {f for f in forms if len(f) >= _MIN_EMBEDDED}

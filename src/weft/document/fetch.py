@@ -54,10 +54,10 @@ def default_fetch(uri: str, limit: int = MAX_SOURCE_BYTES) -> bytes:
         if size > limit:
             raise _TooLarge(size, limit)
         with open(path, "rb") as fh:
-            data = fh.read(limit + 1)  # a device or a pipe has no size: read at most the limit
-        if len(data) > limit:
+            content = fh.read(limit + 1)  # a device or a pipe has no size: read at most the limit
+        if len(content) > limit:
             raise _TooLarge(None, limit)
-        return data
+        return content
     if scheme in ("http", "https"):
         import urllib.request
 
