@@ -139,7 +139,9 @@ def _json_line(line: bytes, where: str) -> Any:
         if _LONG_DIGITS.search(line) is None:
             return orjson.loads(line)
         # orjson reads an integer beyond 64 bits as an approximate float: read it exactly
-        return json.loads(line.decode(), parse_int=_int64, parse_constant=_no_constant)
+        value = json.loads(line.decode(), parse_int=_int64, parse_constant=_no_constant)
+        orjson.dumps(value)  # and refuse what orjson does ("\ud800": not UTF-8 text)
+        return value
     except _TooLarge as exc:
         raise UsageError(
             f"a batch input line holds the number {str(exc)[:20]}…, too large to keep",
@@ -147,7 +149,7 @@ def _json_line(line: bytes, where: str) -> Any:
             why="numbers are kept as 64-bit integers",
             hint="write it as a string if it is an identifier",
         ) from None
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
+    except (ValueError, TypeError, RecursionError) as exc:  # also orjson.JSONEncodeError
         why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise UsageError(
             "a batch input line is not valid JSON", where=where, why=why, hint=_JSONL_HINT
@@ -191,7 +193,7 @@ def _read_csv(file: Path, lines: Iterator[tuple[int, bytes]]) -> list[BatchRow]:
             "the batch CSV file cannot be read",
             where=f"{file}:{reader.line_num}",
             why=str(exc),
-            hint="quote cells that contain commas, quotes or line breaks",
+            hint="close every quoted cell; quote cells that hold commas, quotes or line breaks",
         ) from None
 
 

@@ -100,7 +100,8 @@ def _yaml(text: bytes, path: str, what: str, json_error: Exception) -> Any:
 def check_value(value: Any, where: str) -> None:
     """Refuse a value nested deeper than :data:`MAX_DEPTH`, holding itself (a recursive YAML
     alias), expanding to more than :data:`MAX_VALUES` values (aliases of aliases: "a billion
-    laughs"), or with an integer beyond 64 bits: walked once per object, without recursion.
+    laughs"), with an integer beyond 64 bits, or with text that is not UTF-8 (a command-line
+    argument's undecodable bytes): walked once per object, without recursion.
 
     A value shared by aliases (``b: *a``) is fine: each object's height and expanded size are
     worked out once and reused wherever it appears again."""
@@ -132,6 +133,14 @@ def check_value(value: Any, where: str) -> None:
                     hint="pass it as a string if it is an identifier",
                 )
             continue
+        if isinstance(item, str):
+            if not item.isascii() and not _utf8(item):
+                raise UsageError(
+                    f"{where}: a value is not UTF-8 text ({item[:20]!r})",
+                    why="the bytes given cannot be sent in a request",
+                    hint="pass the value as UTF-8 text",
+                )
+            continue
         if not isinstance(item, dict | list):
             continue
         key = id(item)
@@ -152,6 +161,15 @@ def check_value(value: Any, where: str) -> None:
         stack.append((item, depth, True))
         children = item.values() if isinstance(item, dict) else item
         stack.extend((child, depth + 1, False) for child in children)
+
+
+def _utf8(text: str) -> bool:
+    """Whether ``text`` is Unicode text (not bytes a command line could not decode)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def parse_input_pairs(plan: WorkflowPlan | None, pairs: Iterable[str]) -> dict[str, Any]:

@@ -1,0 +1,248 @@
+"""What the fuzz suite found, each as the user sees it now: the exact message and exit code.
+
+Before the fixes: a document read from ``/dev/zero`` grew to tens of GB before the kernel
+killed weft; a CSV cell over 128 KiB ended in an internal error (exit 70); a 30-digit number in
+a JSONL rows file was silently read as an approximate float; inputs sharing a value through a
+YAML alias were refused as recursive while aliases of aliases ("a billion laughs") were
+accepted; a 30-digit ``--model-version`` reached the API; a ``-i`` value of bytes that are not
+UTF-8, sent in a query, ended in an internal error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.document.helpers import PETS_OPENAPI, arazzo, write
+from tests.fuzz.cli import Outcome, assert_clean, run_cli
+
+DEV_ZERO = Path("/dev/zero")
+pytestmark = pytest.mark.skipif(not DEV_ZERO.exists(), reason="needs /dev/zero")
+
+
+def _document(folder: Path) -> Path:
+    steps = [{"stepId": "get", "operationId": "getPet",
+              "parameters": [{"name": "petId", "in": "path", "value": "$inputs.id"}]}]  # fmt: skip
+    doc = arazzo(steps)
+    doc["workflows"][0]["inputs"] = {"type": "object", "properties": {"id": {"type": "string"}}}
+    return write(folder, doc, openapi=PETS_OPENAPI)
+
+
+def _said(outcome: Outcome, folder: Path) -> str:
+    assert_clean(outcome)
+    return outcome.stderr.replace(str(folder) + os.sep, "")
+
+
+@pytest.mark.parametrize("command", ["validate", "lint", "describe", "run"])
+def test_a_document_that_never_ends_is_one_message(tmp_path: Path, command: str) -> None:
+    zero = tmp_path / "endless.arazzo.yaml"
+    zero.symlink_to(DEV_ZERO)
+    store = ["--store", str(tmp_path / "s.db")] if command == "run" else []
+    outcome = run_cli([command, str(zero), *store])
+    assert outcome.code == 2
+    assert _said(outcome, tmp_path) == (
+        "error: endless.arazzo.yaml: Arazzo document is too large\n"
+        "  why: it holds more than the limit of 16777216 bytes\n"
+        "  fix: pass the Arazzo document itself (a file, not a device or a stream)\n"
+    )
+
+
+def test_an_inputs_file_that_never_ends_is_one_message(tmp_path: Path) -> None:
+    doc = _document(tmp_path)
+    outcome = run_cli(["run", str(doc), "--inputs", str(DEV_ZERO), "--no-store"])
+    assert outcome.code == 2
+    assert _said(outcome, tmp_path) == (
+        "error: inputs file /dev/zero is larger than 64 MiB\n"
+        "  why: it may not be a file of values (a device, an endless stream)\n"
+        "  fix: pass a JSON or YAML file of values as the inputs file\n"
+    )
+
+
+@pytest.mark.parametrize("name", ["rows.jsonl", "rows.csv"])
+def test_a_rows_file_that_never_ends_is_one_message(tmp_path: Path, name: str) -> None:
+    doc = _document(tmp_path)
+    rows = tmp_path / name
+    rows.symlink_to(DEV_ZERO)
+    outcome = run_cli(["batch", str(doc), "--inputs", str(rows), "--store", str(tmp_path / "s")])
+    assert outcome.code == 2
+    assert _said(outcome, tmp_path) == (
+        f"error: {name}: line 1 of the batch inputs file is longer than 1 MiB\n"
+        "  why: it may not be a file of rows (a device, an endless stream)\n"
+        "  fix: pass a .jsonl file (one JSON object per line) or a .csv file\n"
+    )
+
+
+def test_a_csv_cell_over_the_field_limit_is_one_message(tmp_path: Path) -> None:
+    doc = _document(tmp_path)
+    rows = tmp_path / "rows.csv"
+    rows.write_text('id\n"' + "x" * 200_000 + '"\n')
+    outcome = run_cli(["batch", str(doc), "--inputs", str(rows), "--store", str(tmp_path / "s")])
+    assert outcome.code == 2
+    assert _said(outcome, tmp_path) == (
+        "error: rows.csv:2: the batch CSV file cannot be read\n"
+        "  why: field larger than field limit (131072)\n"
+        "  fix: close every quoted cell; quote cells that hold commas, quotes or line breaks\n"
+    )
+
+
+def test_a_30_digit_number_in_a_rows_file_is_one_message(tmp_path: Path) -> None:
+    doc = _document(tmp_path)
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"id": "a"}\n{"id": 123456789012345678901234567890}\n')
+    outcome = run_cli(["batch", str(doc), "--inputs", str(rows), "--store", str(tmp_path / "s")])
+    assert outcome.code == 2
+    assert _said(outcome, tmp_path) == (
+        "error: rows.jsonl:2: a batch input line holds the number 12345678901234567890…, "
+        "too large to keep\n"
+        "  why: numbers are kept as 64-bit integers\n"
+        "  fix: write it as a string if it is an identifier\n"
+    )
+
+
+@pytest.mark.parametrize("where", ["inputs", "rows"])
+def test_json_nested_100k_deep_is_one_message(tmp_path: Path, where: str) -> None:
+    doc = _document(tmp_path)
+    deep = '{"id": ' + "[" * 100_000 + "]" * 100_000 + "}\n"
+    if where == "inputs":
+        (tmp_path / "in.json").write_text(deep)
+        outcome = run_cli(["run", str(doc), "--inputs", str(tmp_path / "in.json"), "--no-store"])
+        expected = (
+            "error: inputs file in.json is not JSON or YAML\n"
+            "  why: depth limit exceeded: line 1 column 1032 (char 1031)\n"
+        )
+    else:
+        (tmp_path / "rows.jsonl").write_text(deep)
+        outcome = run_cli(
+            ["batch", str(doc), "--inputs", str(tmp_path / "rows.jsonl"), "--store",
+             str(tmp_path / "s")]
+        )  # fmt: skip
+        expected = (
+            "error: rows.jsonl:1: a batch input line is not valid JSON\n"
+            "  why: depth limit exceeded: line 1 column 1032 (char 1031)\n"
+            '  fix: write one JSON object per line, e.g. {"prompt": "a cat"}\n'
+        )
+    assert outcome.code == 2
+    assert _said(outcome, tmp_path) == expected
+
+
+LAUGHS = "".join(
+    f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9) if i else 'lol'}]\n" for i in range(9)
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "id: &x [1, *x]\n",
+            "error: inputs file in.yaml: a value contains itself (a recursive YAML alias)\n"
+            "  fix: write the value out instead of referring to an enclosing anchor\n",
+        ),
+        (
+            LAUGHS,
+            "error: inputs file in.yaml: the value expands to more than 10,000,000 values\n"
+            "  why: YAML aliases repeat a value wherever they appear\n"
+            "  fix: write the values out, or pass fewer\n",
+        ),
+    ],
+)
+def test_yaml_aliases_that_recurse_or_explode_are_one_message(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    doc = _document(tmp_path)
+    (tmp_path / "in.yaml").write_text(text)
+    outcome = run_cli(["run", str(doc), "--inputs", str(tmp_path / "in.yaml"), "--no-store"])
+    assert outcome.code == 2
+    assert _said(outcome, tmp_path) == expected
+
+
+def test_a_value_shared_by_a_yaml_alias_is_not_recursive(tmp_path: Path) -> None:
+    doc = _document(tmp_path)
+    (tmp_path / "in.yaml").write_text("shared: &s {a: 1}\nagain: *s\nid: pet-1\n")
+    outcome = run_cli(["run", str(doc), "--inputs", str(tmp_path / "in.yaml"), "--no-store"])
+    assert_clean(outcome)
+    assert "contains itself" not in outcome.stderr
+    assert "wf/get" in outcome.stderr  # the run started (and failed to connect: port 9)
+
+
+@pytest.mark.parametrize(
+    ("option", "expected"),
+    [
+        (
+            ["--model-version", "123456789012345678901234567890"],
+            "error: --model-version 123456789012345678901234567890 is not a Civitai model "
+            "version id\n"
+            "  why: model version ids are whole numbers from 1 to 2147483647\n"
+            "  fix: the id is the number after ?modelVersionId= on the model's page\n",
+        ),
+        (
+            ["--model-version", "1", "--checkpoint", "99999999999"],
+            "error: --checkpoint 99999999999 is not a Civitai model version id\n"
+            "  why: model version ids are whole numbers from 1 to 2147483647\n"
+            "  fix: the id is the number after ?modelVersionId= on the model's page\n",
+        ),
+        (
+            ["--model-version", "1", "--lora", "123456789012345678901234567890:0.5"],
+            "error: --lora '123456789012345678901234567890:0.5': the id must be 1-2147483647 "
+            "and the strength 0-4\n"
+            "  fix: --lora 1012:0.8\n",
+        ),
+        (
+            ["--model-version", "1", "--seed", "123456789012345678901234567890"],
+            None,  # checked against the version's family: after the version is read
+        ),
+    ],
+)
+def test_civitai_ids_beyond_32_bits_are_refused_before_anything_is_sent(
+    tmp_path: Path, option: list[str], expected: str | None
+) -> None:
+    outcome = run_cli(
+        ["civitai", "generate", "--prompt", "a fox", *option, "--api-base", "http://127.0.0.1:9",
+         "--token", "t", "--store", str(tmp_path / "s.db")]
+    )  # fmt: skip
+    assert_clean(outcome)
+    if expected is None:
+        assert outcome.code in (1, 4)  # port 9: nothing answers
+        return
+    assert outcome.code == 2
+    assert outcome.stderr == expected
+
+
+def test_a_30_digit_model_version_in_a_civitai_rows_file_is_one_message(tmp_path: Path) -> None:
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(json.dumps({"prompt": "x"})[:-1] + ', "modelVersionId": 1' + "0" * 29 + "}\n")
+    outcome = run_cli(
+        ["civitai", "generate", "--batch", str(rows), "--api-base", "http://127.0.0.1:9",
+         "--token", "t", "--store", str(tmp_path / "s.db")]
+    )  # fmt: skip
+    assert outcome.code == 2
+    assert _said(outcome, tmp_path) == (
+        "error: rows.jsonl:1: a batch input line holds the number 10000000000000000000…, "
+        "too large to keep\n"
+        "  why: numbers are kept as 64-bit integers\n"
+        "  fix: write it as a string if it is an identifier\n"
+    )
+
+
+def test_a_source_description_that_never_ends_is_one_finding(tmp_path: Path) -> None:
+    doc = _document(tmp_path)
+    (tmp_path / "pets.yaml").unlink()
+    (tmp_path / "pets.yaml").symlink_to(DEV_ZERO)
+    outcome = run_cli(["validate", str(doc)])
+    assert outcome.code == 1
+    assert "more than the limit of 67108864 bytes" in outcome.stdout + outcome.stderr
+
+
+def test_a_command_line_value_that_is_not_utf8_is_one_message(tmp_path: Path) -> None:
+    doc = _document(tmp_path)
+    # what sys.argv holds for `-i id=$'\xff\xfe'`: the bytes as lone surrogates
+    outcome = run_cli(["run", str(doc), "-i", "id=\udcff\udcfe", "--no-store"])
+    assert outcome.code == 2
+    assert _said(outcome, tmp_path) == (
+        "error: -i id: a value is not UTF-8 text ('\\udcff\\udcfe')\n"
+        "  why: the bytes given cannot be sent in a request\n"
+        "  fix: pass the value as UTF-8 text\n"
+    )
