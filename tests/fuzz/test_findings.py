@@ -246,3 +246,62 @@ def test_a_command_line_value_that_is_not_utf8_is_one_message(tmp_path: Path) ->
         "  why: the bytes given cannot be sent in a request\n"
         "  fix: pass the value as UTF-8 text\n"
     )
+
+
+@pytest.mark.parametrize("pace", ["inf", "nan", "1,inf"])
+def test_a_pace_that_never_ends_is_one_message(tmp_path: Path, pace: str) -> None:
+    doc = _document(tmp_path)
+    outcome = run_cli(["run", str(doc), "-i", "id=1", "--pace", pace, "--no-store"])
+    assert outcome.code == 2
+    assert _said(outcome, tmp_path) == (
+        f"error: --pace: invalid pace {pace!r}\n  why: delays must be finite numbers >= 0\n"
+    )
+
+
+@pytest.mark.parametrize("wait", [".inf", ".nan"])
+def test_a_retry_after_that_never_ends_is_a_document_error(tmp_path: Path, wait: str) -> None:
+    steps = [{"stepId": "get", "operationId": "getPet",
+              "parameters": [{"name": "petId", "in": "path", "value": "1"}],
+              "onFailure": [{"name": "again", "type": "retry", "retryAfter": 0,
+                             "retryLimit": 3}]}]  # fmt: skip
+    path = write(tmp_path, arazzo(steps), openapi=PETS_OPENAPI)
+    path.write_text(path.read_text().replace("retryAfter: 0", f"retryAfter: {wait}"))
+    outcome = run_cli(["run", str(path), "--no-store"])
+    assert outcome.code == 2
+    assert "'retryAfter' must be a non-negative number of seconds" in outcome.stderr
+    assert_clean(run_cli(["validate", str(path)]), frozenset({1}))
+
+
+def test_an_endless_backoff_is_a_document_error(tmp_path: Path) -> None:
+    backoff = {"factor": 1e300, "max": float("inf")}
+    steps = [{"stepId": "get", "operationId": "getPet",
+              "parameters": [{"name": "petId", "in": "path", "value": "1"}],
+              "onFailure": [{"name": "again", "type": "retry", "retryAfter": 1, "retryLimit": 3,
+                             "x-weft-backoff": backoff}]}]  # fmt: skip
+    path = write(tmp_path, arazzo(steps), openapi=PETS_OPENAPI)
+    outcome = run_cli(["run", str(path), "--no-store"])
+    assert outcome.code == 2
+    assert "x-weft-backoff {'factor': 1e+300, 'max': inf} is not a backoff" in outcome.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "expected"),
+    [
+        (
+            "--max-steps",
+            "error: max steps must be a whole number from 1 to 9223372036854775807, not "
+            "123456789012345678901234567890\n  fix: --max-steps 1000\n",
+        ),
+        (
+            "--retries",
+            "error: retries must be a whole number of tries from 1 to 9223372036854775807, not "
+            "123456789012345678901234567890\n  fix: --retries 5 (1 = never retry)\n",
+        ),
+    ],
+)
+def test_a_30_digit_count_is_one_message(tmp_path: Path, option: str, expected: str) -> None:
+    doc = _document(tmp_path)
+    big = "123456789012345678901234567890"
+    outcome = run_cli(["run", str(doc), "-i", "id=1", option, big, "--store", str(tmp_path / "s")])
+    assert outcome.code == 2  # it was a crash in the store codec (exit 70)
+    assert _said(outcome, tmp_path) == expected
