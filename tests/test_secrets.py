@@ -159,3 +159,11 @@ def test_many_secrets_stay_cheap_to_add() -> None:
         s.add(f"Bearer rotating-token-{i:06d}")
     assert s.is_secret("rotating-token-002999")
     assert s.mask_str("x rotating-token-002999 y") == f"x {MASK} y"
+
+
+def test_a_body_that_is_not_json_is_masked_as_the_text_sinks_write() -> None:
+    s = SecretSet(["pw-+/=secret"])
+    body = b'{}{"echo": "POST /things?api_key=pw-%2B%2F%3Dsecret"}'
+    assert s.mask({"all": body}) == {"all": '{}{"echo": "POST /things?api_key=***"}'}
+    clean = {"all": b"\x89PNG"}
+    assert s.mask(clean)["all"] == b"\x89PNG"  # nothing secret: left as it is

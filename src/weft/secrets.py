@@ -155,6 +155,11 @@ class SecretSet:
             }
         if isinstance(value, list | tuple):
             return [self._walk(v) for v in value]
+        if isinstance(value, bytes | bytearray | memoryview):
+            # a body that is not JSON: sinks write it as text, so it is masked as text
+            text = bytes(value).decode("utf-8", "replace")
+            masked = self.mask_str(text)
+            return value if masked == text else masked
         return value
 
     def _maybe_inside(self, value: Any) -> bool:

@@ -30,7 +30,7 @@ def _echo_text(method: str, url: str, headers: list[tuple[str, str]], body: byte
 
 
 class EchoServer:
-    """``/{any}/{status}[?as=json|html|text]``: the request, echoed, with that status."""
+    """``/{any}/{status}[?as=json|html|text|bin]``: the request, echoed, with that status."""
 
     def __init__(self) -> None:
         self.requests: list[str] = []
@@ -53,6 +53,10 @@ class EchoServer:
             return web.Response(status=status, text=page, content_type="text/html", headers=extra)
         if style == "text":
             return web.Response(status=status, text=text, headers=extra)
+        if style == "bin":  # a body weft keeps as bytes
+            return web.Response(
+                status=status, body=text.encode(), content_type="image/png", headers=extra
+            )
         payload = {
             "ok": False,
             "error": text,

@@ -161,7 +161,8 @@ ARAZZO: dict[str, Any] = {
 }
 WORKFLOWS = [w["workflowId"] for w in ARAZZO["workflows"]]
 # (status, answer style): successes, refusals and server errors in each body style
-ANSWERS = [("200", "json"), ("200", "text"), ("401", "json"), ("403", "html"), ("500", "text")]
+ANSWERS = [("200", "json"), ("200", "text"), ("200", "bin"), ("401", "json"), ("403", "html"),
+           ("500", "text"), ("502", "bin")]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
