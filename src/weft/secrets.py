@@ -84,7 +84,7 @@ class SecretSet:
 
     __slots__ = ("_exact", "_forms", "_needles", "_values")
 
-    def __init__(self, values: Iterable[str] = ()) -> None:
+    def __init__(self, values: Iterable[object] = ()) -> None:
         self._values: set[str] = set()  # the values added (``is_secret``, ``version``)
         self._exact: set[str] = set()  # every spelling: a whole string equal to one is masked
         # spellings masked inside text (each value's longest first), in a dict for its order

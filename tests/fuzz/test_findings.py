@@ -305,3 +305,42 @@ def test_a_30_digit_count_is_one_message(tmp_path: Path, option: str, expected: 
     outcome = run_cli(["run", str(doc), "-i", "id=1", option, big, "--store", str(tmp_path / "s")])
     assert outcome.code == 2  # it was a crash in the store codec (exit 70)
     assert _said(outcome, tmp_path) == expected
+
+
+def _with_inputs(folder: Path, properties: dict[str, object]) -> Path:
+    steps = [{"stepId": "get", "operationId": "getPet",
+              "parameters": [{"name": "petId", "in": "path", "value": "1"}]}]  # fmt: skip
+    doc = arazzo(steps)
+    doc["workflows"][0]["inputs"] = {"type": "object", "properties": properties}
+    return write(folder, doc, openapi=PETS_OPENAPI)
+
+
+def test_an_inputs_schema_with_type_null_is_a_finding_not_a_crash(tmp_path: Path) -> None:
+    path = _with_inputs(tmp_path, {"prompt": {"type": None}})
+    validate = run_cli(["validate", str(path)])
+    assert validate.code == 1
+    assert "error structure/schema: invalid JSON Schema type None" in validate.stdout
+    run = run_cli(["run", str(path), "-i", "prompt=x", "--no-store"])
+    assert run.code == 2  # it was an internal error (jsonschema's TypeError), exit 70
+    assert "invalid JSON Schema type None" in run.stderr
+
+
+def test_an_inputs_schema_jsonschema_cannot_apply_is_one_message(tmp_path: Path) -> None:
+    path = _with_inputs(tmp_path, {"n": {"maxLength": "x"}})
+    outcome = run_cli(["run", str(path), "-i", "n=abcd", "--no-store"])
+    assert outcome.code == 2
+    assert _said(outcome, tmp_path) == (
+        "error: workflow 'wf' inputs: its inputs schema cannot be applied\n"
+        "  why: TypeError: '>' not supported between instances of 'int' and 'str'\n"
+        "  fix: `weft validate DOC` checks the document; make the inputs a valid JSON Schema\n"
+    )
+
+
+def test_a_password_that_does_not_match_its_schema_is_not_shown(tmp_path: Path) -> None:
+    secret = 'pa\\ss"word-é'  # jsonschema quotes it with repr: 'pa\\\\ss"word-é'
+    path = _with_inputs(tmp_path, {"pw": {"type": "string", "format": "password",
+                                          "pattern": "^[0-9]+$"}})  # fmt: skip
+    outcome = run_cli(["run", str(path), "-i", f"pw={secret}", "--no-store"])
+    assert outcome.code == 2
+    assert "does not match '^[0-9]+$'" in outcome.stderr
+    assert repr(secret)[1:-1] not in outcome.stderr and secret not in outcome.stderr
