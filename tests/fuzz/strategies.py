@@ -20,12 +20,13 @@ from tests.fuzz.servers import Answer
 LONG_RUN = int(os.environ.get("WEFT_FUZZ_EXAMPLES", "0") or 0)
 
 
-def fuzz_settings(examples: int) -> settings:
+def fuzz_settings(examples: int, *, long_cap: int | None = None) -> settings:
     """``examples`` cases, the same ones every run (CI); ``WEFT_FUZZ_EXAMPLES=N`` runs N
-    new ones per test instead (a longer, exploring run: hypothesis prints the seed to replay
-    a failure with ``--hypothesis-seed``)."""
+    new ones per test instead, at most ``long_cap`` (a longer, exploring run:
+    ``python bench/fuzz_long.py`` sets it and a seed, and prints how to replay a failure)."""
+    long = min(LONG_RUN, long_cap) if long_cap is not None else LONG_RUN
     return settings(
-        max_examples=LONG_RUN or examples,
+        max_examples=max(long, examples) if LONG_RUN else examples,
         deadline=None,
         derandomize=not LONG_RUN,
         database=None,

@@ -57,7 +57,7 @@ def test_document_commands_on_mutated_text(
     _check(base, text, command)
 
 
-@fuzz_settings(60)
+@fuzz_settings(30, long_cap=2000)
 @given(data=st.data())
 def test_lint_fix_rewrites_a_mutated_document_into_one_that_still_loads_or_says_why(
     corpus: list[Base], data: st.DataObject

@@ -177,7 +177,7 @@ CIVITAI_COLUMNS = ["modelVersionId", "prompt", "width", "height", "steps", "seed
                    "negativePrompt", "nope"]  # fmt: skip
 
 
-@fuzz_settings(40)
+@fuzz_settings(40, long_cap=1000)
 @given(
     rows=st.lists(
         st.dictionaries(st.sampled_from(CIVITAI_COLUMNS), st.sampled_from(CIVITAI_VALUES),

@@ -133,7 +133,7 @@ def _judge(outcome: Outcome, outputs: dict[str, bytes], planted: bool) -> None:
         assert not leaks, f"{outcome}\n" + "\n".join(leaks[:10])
 
 
-@fuzz_settings(250)
+@fuzz_settings(200)
 @given(data=st.data(), script=answers())
 def test_weft_run_of_mutated_documents_against_fuzzed_answers(
     corpus: list[Base], answer_server: AnswerServer, data: st.DataObject, script: list[Any]
@@ -145,7 +145,7 @@ def test_weft_run_of_mutated_documents_against_fuzzed_answers(
     _judge(outcome, outputs, planted)
 
 
-@fuzz_settings(6)
+@fuzz_settings(6, long_cap=200)
 @given(data=st.data(), script=answers())
 def test_real_weft_processes_of_mutated_documents_against_fuzzed_answers(
     corpus: list[Base], answer_server: AnswerServer, data: st.DataObject, script: list[Any]
