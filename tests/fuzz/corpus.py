@@ -284,7 +284,7 @@ def _mutate_step(draw: st.DrawFn, tree: Any) -> None:
     elif what == "param":
         where = draw(st.sampled_from(["query", "header", "path", "cookie", "body", "querystring"]))
         name = draw(st.sampled_from(["id", "q", "Authorization", "X-Api-Key", "a b", "", "é"]))
-        value = draw(st.sampled_from(EXPRESSIONS + VALUES))
+        value = copy.deepcopy(draw(st.sampled_from(EXPRESSIONS + VALUES)))
         step.setdefault("parameters", [])
         if isinstance(step["parameters"], list):
             step["parameters"].append({"name": name, "in": where, "value": value})
@@ -292,7 +292,7 @@ def _mutate_step(draw: st.DrawFn, tree: Any) -> None:
         media = draw(st.sampled_from(["application/json", "application/x-www-form-urlencoded",
                                       "multipart/form-data", "text/plain", "application/xml",
                                       "application/octet-stream", "nonsense"]))  # fmt: skip
-        payload = draw(st.sampled_from(EXPRESSIONS + VALUES))
+        payload = copy.deepcopy(draw(st.sampled_from(EXPRESSIONS + VALUES)))
         step["requestBody"] = {"contentType": media, "payload": payload}
 
 
