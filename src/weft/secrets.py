@@ -82,13 +82,14 @@ class SecretSet:
     decoded ``user:password`` and password are secrets too.
     """
 
-    __slots__ = ("_exact", "_forms", "_needles", "_values")
+    __slots__ = ("_exact", "_forms", "_needles", "_probes", "_values")
 
     def __init__(self, values: Iterable[object] = ()) -> None:
         self._values: set[str] = set()  # the values added (``is_secret``, ``version``)
         self._exact: set[str] = set()  # every spelling: a whole string equal to one is masked
         # spellings masked inside text (each value's longest first), in a dict for its order
         self._forms: dict[str, None] = {}
+        self._probes: dict[str, None] = {}  # the forms holding no other: one is in every form
         # what the JSON text of a value holds wherever ``mask`` would change it (_maybe_inside)
         self._needles: dict[str, None] = {}
         for v in values:
@@ -114,9 +115,10 @@ class SecretSet:
         stripped = _SCHEMES.sub("", value)
         if stripped:
             self._values.add(stripped)  # the credential of ``Bearer <credential>``
-        exact, embedded, needles = spellings(value)
+        exact, embedded, probes, needles = spellings(value)
         self._exact |= exact
         self._forms.update(dict.fromkeys(embedded))
+        self._probes.update(dict.fromkeys(probes))
         self._needles.update(dict.fromkeys(needles))
 
     def add_header_value(self, value: str) -> None:
@@ -129,6 +131,11 @@ class SecretSet:
     def mask_str(self, text: str) -> str:
         if text in self._exact:
             return MASK
+        for probe in self._probes:
+            if probe in text:
+                break
+        else:
+            return text  # no form can be inside: each holds a probe
         for form in self._forms:
             if form in text:
                 text = text.replace(form, MASK)
@@ -236,11 +243,14 @@ _URLSAFE = str.maketrans("+/", "-_")
 
 
 @functools.lru_cache(maxsize=512)
-def spellings(value: str) -> tuple[frozenset[str], tuple[str, ...], tuple[str, ...]]:
+def spellings(
+    value: str,
+) -> tuple[frozenset[str], tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """Every spelling of a secret: the whole strings masked when a string equals one, the
-    spellings masked inside longer text (longest first), and the needles of
-    :meth:`SecretSet._maybe_inside`. A value shorter than 6 characters, and every spelling
-    derived from it, is masked only whole (so ``"1"`` does not vanish from every text)."""
+    spellings masked inside longer text (longest first), the shortest of those (every one
+    holds one of them: a quick test), and the needles of :meth:`SecretSet._maybe_inside`.
+    A value shorter than 6 characters, and every spelling derived from it, is masked only
+    whole (so ``"1"`` does not vanish from every text)."""
     values = {value}
     stripped = _SCHEMES.sub("", value)
     if stripped and stripped != value:
@@ -259,7 +269,7 @@ def spellings(value: str) -> tuple[frozenset[str], tuple[str, ...], tuple[str, .
         if len(v) >= _MIN_EMBEDDED:
             embedded |= {f for f in forms if len(f) >= _MIN_EMBEDDED}
     ordered = tuple(sorted(embedded, key=lambda f: (-len(f), f)))
-    return frozenset(exact), ordered, _needles(exact, embedded)
+    return frozenset(exact), ordered, _shortest(embedded), _needles(exact, embedded)
 
 
 def _basic_parts(credential: str) -> set[str]:
@@ -280,11 +290,15 @@ def _needles(exact: set[str], embedded: Iterable[str]) -> tuple[str, ...]:
     (the shorter one is found wherever the longer one is)."""
     found = {_escape(f) for f in embedded}
     found |= {f'"{_escape(f)}"' for f in exact}
-    ordered = sorted(found, key=len)
+    return _shortest(found)
+
+
+def _shortest(texts: Iterable[str]) -> tuple[str, ...]:
+    """``texts`` without those that hold another of them."""
     kept: list[str] = []
-    for needle in ordered:
-        if not any(k in needle for k in kept):
-            kept.append(needle)
+    for text in sorted(texts, key=lambda t: (len(t), t)):
+        if not any(k in text for k in kept):
+            kept.append(text)
     return tuple(kept)
 
 
