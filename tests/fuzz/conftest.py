@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,3 +28,15 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> list[Base]:
 def fuzz_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One run store for the fuzzed runs (it grows by a run per case)."""
     return tmp_path_factory.mktemp("store") / "runs.sqlite3"
+
+
+@pytest.fixture(scope="session")
+def simulator() -> Iterator[Any]:
+    """The Civitai simulator with short timings, in a thread."""
+    from weft.civitai.simulator import SimulatorConfig, start_simulator_thread
+
+    sim = start_simulator_thread(SimulatorConfig.fast())
+    try:
+        yield sim
+    finally:
+        sim.stop()

@@ -39,7 +39,7 @@ def _check(base: Base, text: str, command: list[str]) -> None:
         assert "valid" in outcome.stdout + outcome.stderr or "--format" in command
 
 
-@fuzz_settings(300)
+@fuzz_settings(500)
 @given(data=st.data(), command=st.sampled_from(COMMANDS))
 def test_document_commands_on_mutated_trees(
     corpus: list[Base], data: st.DataObject, command: list[str]
@@ -48,7 +48,7 @@ def test_document_commands_on_mutated_trees(
     _check(base, dump(tree), command)
 
 
-@fuzz_settings(300)
+@fuzz_settings(500)
 @given(data=st.data(), command=st.sampled_from(COMMANDS))
 def test_document_commands_on_mutated_text(
     corpus: list[Base], data: st.DataObject, command: list[str]

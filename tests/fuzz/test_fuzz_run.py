@@ -133,7 +133,7 @@ def _judge(outcome: Outcome, outputs: dict[str, bytes], planted: bool) -> None:
         assert not leaks, f"{outcome}\n" + "\n".join(leaks[:10])
 
 
-@fuzz_settings(200)
+@fuzz_settings(400)
 @given(data=st.data(), script=answers())
 def test_weft_run_of_mutated_documents_against_fuzzed_answers(
     corpus: list[Base], answer_server: AnswerServer, data: st.DataObject, script: list[Any]
