@@ -1,21 +1,58 @@
 """weft: run OpenAPI Arazzo workflows exactly as the specification says.
 
-The public library API lives here; the command line (``weft``) is a thin layer on top.
+The library's public face. Everything is imported on first use, so ``import weft`` (and
+``weft --version``) stays cheap::
+
+    import weft
+    result = weft.run("flow.arazzo.yaml", inputs={"petId": 7},
+                      options=weft.RunOptions.build(servers={"petstore": "http://127.0.0.1:8080"}))
+    result.status, result.outputs, result.error      # weft.RunStatus, dict, weft.Failure | None
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-__all__ = ["__version__", "resume_async", "run", "run_async"]
+# public name -> the module that defines it
+_EXPORTS = {
+    "run": "weft.api",
+    "run_async": "weft.api",
+    "resume": "weft.api",
+    "resume_async": "weft.api",
+    "load_document": "weft.api",
+    "RunOptions": "weft.engine.options",
+    "RetryPolicy": "weft.engine.options",
+    "RunResult": "weft.engine.result",
+    "StepResult": "weft.engine.result",
+    "RunEvent": "weft.engine.result",
+    "RunStatus": "weft.engine.failure",
+    "Failure": "weft.engine.failure",
+    "FailureKind": "weft.engine.failure",
+    "Transport": "weft.effects",
+    "TransportError": "weft.effects",
+    "HttpRequest": "weft.effects",
+    "HttpResponse": "weft.effects",
+    "Clock": "weft.effects",
+    "RunRecorder": "weft.effects",
+    "RunStore": "weft.store",
+    "open_store": "weft.store",
+    "WeftError": "weft.errors",
+}
 
-_LAZY = {"run", "run_async", "resume", "resume_async"}
+__all__ = ["__version__", *sorted(_EXPORTS)]
 
 
 def __getattr__(name: str) -> object:
-    """``weft.run`` / ``weft.run_async`` / ``weft.resume_async``, imported on first use."""
-    if name in _LAZY:
-        from weft import api
+    """The public names, each imported from its module on first use."""
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'weft' has no attribute {name!r}")
+    import importlib
 
-        return getattr(api, name)
-    raise AttributeError(f"module 'weft' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

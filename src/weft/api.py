@@ -2,8 +2,10 @@
 ``weft.resume_async``.
 
 Options may be given as one :class:`~weft.engine.options.RunOptions` (``options=``) or as
-keywords (``servers=``, ``strict=``, ``max_steps=``, ``timeout=``, ``pace=``, ``retry=``), which
-are checked and folded into one ``RunOptions`` here, at the boundary.
+keywords (``servers=``, ``strict=``, ``max_steps=``, ``timeout=``, ``pace=``, ``retry=``,
+``auth=``, ``check_responses=``), which are checked and folded into one ``RunOptions`` here, at
+the boundary. ``http=`` (:class:`~weft.effects.http_options.HttpOptions`) configures the
+transport weft creates when none is given.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from weft.effects import Clock, RunRecorder, Transport
+from weft.effects.http_options import HttpOptions
+from weft.engine.credentials import EMPTY_AUTH, AuthConfig
 from weft.engine.options import RetryPolicy, RunOptions
 from weft.engine.pacing import Pace
+from weft.engine.response_checks import ResponseChecks
 from weft.engine.result import RunResult, RunStatus
 from weft.engine.runner import EventCallback, RunEffects, Runner
 from weft.errors import DocumentError, UsageError
@@ -27,14 +32,17 @@ if TYPE_CHECKING:
 
 
 @asynccontextmanager
-async def transport_scope(transport: Transport | None) -> AsyncIterator[Transport]:
-    """The caller's transport as it is, or a pooled aiohttp one closed afterwards."""
+async def transport_scope(
+    transport: Transport | None, http: HttpOptions | None = None
+) -> AsyncIterator[Transport]:
+    """The caller's transport as it is, or a pooled aiohttp one (configured by ``http``)
+    closed afterwards."""
     if transport is not None:
         yield transport
         return
     from weft.effects.aiohttp_transport import AiohttpTransport
 
-    own = AiohttpTransport()
+    own = AiohttpTransport(http)
     try:
         yield own
     finally:
@@ -86,6 +94,18 @@ def ensure_runnable(loaded: LoadedDocument, *, strict: bool = False) -> None:
     _RUNNABLE[key] = loaded
 
 
+def with_credentials(
+    options: RunOptions, auth: AuthConfig | Mapping[str, Any] | None
+) -> RunOptions:
+    """``options`` with ``auth`` as its credentials; without any (none given, none in
+    ``options``), the ``WEFT_AUTH_*`` environment variables are read here."""
+    if auth is not None:
+        return RunOptions.build(options, auth=auth)
+    if options.auth is EMPTY_AUTH:
+        return RunOptions.build(options, auth=AuthConfig.from_environment())
+    return options
+
+
 def new_run_id() -> str:
     from weft.store.ids import new_run_id as make
 
@@ -104,6 +124,9 @@ async def run_async(
     timeout: float | None = None,
     pace: Pace | str | float | list[float] | None = None,
     retry: RetryPolicy | int | None = None,
+    auth: AuthConfig | Mapping[str, Any] | None = None,
+    check_responses: ResponseChecks | bool | None = None,
+    http: HttpOptions | None = None,
     on_event: EventCallback | None = None,
     recorder: RunRecorder | None = None,
     transport: Transport | None = None,
@@ -115,8 +138,13 @@ async def run_async(
 
     ``servers`` overrides a source's server URL by source name; ``pace`` sets loop pacing
     (``"off"``, a number, a list of delays); ``retry`` the automatic retries of resend-safe
-    requests that got no answer. ``recorder`` receives the durable record (e.g. a
-    ``weft.store`` store); ``transport``/``clock`` default to aiohttp and the system clock.
+    requests that got no answer. ``auth`` gives credentials for the sources' security
+    schemes (``{"SCHEME" or "SOURCE.SCHEME": value}``; ``WEFT_AUTH_*`` variables are read
+    too); a scheme a step needs and has no credential for raises
+    :class:`~weft.engine.auth_check.MissingCredentialError` before anything is sent.
+    ``check_responses`` checks answers against the descriptions. ``recorder`` receives the
+    durable record (e.g. a ``weft.store`` store); ``transport``/``clock`` default to aiohttp
+    (configured by ``http``) and the system clock.
     """
     from weft.effects.clock import SystemClock
 
@@ -128,9 +156,12 @@ async def run_async(
         timeout=timeout,
         pace=pace,
         retry=retry,
+        checks=check_responses,
     )
+    run_options = with_credentials(run_options, auth)
     loaded = load_document(document)
-    async with transport_scope(transport) as sender:
+    check_run_credentials(loaded, workflow_id, run_options, inputs or {})
+    async with transport_scope(transport, http) as sender:
         runner = Runner(
             loaded,
             run_options,
@@ -140,6 +171,21 @@ async def run_async(
             on_event=on_event,
         )
         return await runner.run(workflow_id, inputs or {})
+
+
+def check_run_credentials(
+    loaded: LoadedDocument,
+    workflow_id: str | None,
+    options: RunOptions,
+    inputs: Mapping[str, Any] | None,
+) -> None:
+    """Refuse a run whose steps need a security scheme it has no credential for (before any
+    request). ``inputs`` None: the workflow's ``x-weft-auth`` bindings are taken as met."""
+    from weft.engine.auth_check import check_credentials
+    from weft.engine.runner import select_plan
+
+    plan = select_plan(loaded, workflow_id, strict=options.strict)
+    check_credentials(plan, options.auth, inputs)
 
 
 def run(
@@ -164,6 +210,8 @@ async def resume_async(
     clock: Clock | None = None,
     document: str | os.PathLike[str] | LoadedDocument | None = None,
     force: bool = False,
+    auth: AuthConfig | Mapping[str, Any] | None = None,
+    http: HttpOptions | None = None,
 ) -> RunResult:
     """Continue a recorded run from its last checkpoint, as if it had never stopped.
 
@@ -172,7 +220,8 @@ async def resume_async(
     sent again only when that is safe (idempotent method or idempotency key) or ``resend``.
     A run that failed for a reason that may pass (no answer, a 5xx or 429 answer, its
     timeout) is resumable too: it continues at the step that failed; ``force`` does that for
-    any failed run (e.g. after a refused token was replaced).
+    any failed run (e.g. after a refused token was replaced). Credentials (``auth``, the
+    ``WEFT_AUTH_*`` variables) are never recorded: they are given again here.
     """
     from weft.effects.clock import SystemClock
     from weft.store import store_scope
@@ -201,7 +250,11 @@ async def resume_async(
         options = RunOptions.build(
             options, servers={**options.servers, **(servers or {})}, resend=resend
         )
-        async with transport_scope(transport) as sender:
+        options = with_credentials(options, auth)
+        frames = state.get("frames")
+        top = frames[0].get("workflowId") if isinstance(frames, list) and frames else None
+        check_run_credentials(loaded, str(top) if top else None, options, None)
+        async with transport_scope(transport, http) as sender:
             runner = Runner(
                 loaded,
                 options,
@@ -242,6 +295,7 @@ def resume(run_id: str, **options: Any) -> RunResult:
 
 __all__ = [
     "InvalidDocumentError",
+    "check_run_credentials",
     "ensure_runnable",
     "load_document",
     "new_run_id",
@@ -251,4 +305,5 @@ __all__ = [
     "run",
     "run_async",
     "transport_scope",
+    "with_credentials",
 ]

@@ -139,6 +139,8 @@ class ProgressPrinter:
                         shown = str(dict(event.outputs))
                     text += f" {shown}"
             return text, "green" if event.success else "red"
+        if event.kind == "response_check" and event.failure is not None:
+            return f"{indent}  ! {where} #{event.attempt} {event.failure.reason}", "yellow"
         if event.kind == "run_finished":
             text = f"{event.status} {event.workflow_id}"
             result = event.result

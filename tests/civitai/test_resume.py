@@ -25,6 +25,7 @@ from weft.civitai.simulator import SimulatorConfig, start_simulator_thread
 from weft.civitai.simulator.blobs import Signer
 from weft.civitai.simulator.server import SimulatorThread
 from weft.cli.run import resume as weft_resume
+from weft.testing.store_contents import store_contents
 
 TOKEN = "sim_tok_3f9c2d7e41b8a6055e1d"
 REPO = Path(__file__).resolve().parents[2]
@@ -135,7 +136,7 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def _store_bytes(store: Path) -> bytes:
-    return b"".join(p.read_bytes() for p in sorted(store.parent.glob(store.name + "*")))
+    return store_contents(store)
 
 
 def test_no_token_in_the_store_or_outputs_even_after_a_kill(

@@ -46,11 +46,22 @@ def test_seed_stops_at_submit_with_the_problem_details(
     assert result.exit_code == 1, result.output
     # it got as far as the real API allows: the catalog answered and the AIR was resolved
     assert re.search(r"resolveVersionAir #1 200 .* ok", result.stderr)
-    final = result.stderr.strip().splitlines()[-1]
+    lines = result.stderr.strip().splitlines()
+    final = next(line for line in lines if line.startswith("failed "))
     assert final.startswith("failed model-version-to-generation at submitGeneration: status 400")
     assert "title 'One or more validation errors occurred.'" in final
     assert "steps[0].input.engine: Unknown engine 'sdxl'" in final
     assert "succeeded" not in result.stderr
+    # it says that this is the seed's own defect, names the lint finding and the way out
+    notes = lines[lines.index(final) + 1 :]
+    assert notes[0] == (
+        "note: this is the document's own defect: step 'submitGeneration' builds a request the "
+        "Civitai API refuses; weft lint, reading weft's descriptions of the Civitai APIs, says:"
+    )
+    assert notes[1].startswith("  arazzo/request-body-schema: this object fits a variant")
+    assert notes[2].startswith("    fix: for SdxlCreateImageInput: add ecosystem: sdxl")
+    assert notes[-2].startswith(f"  see them all: weft lint {seed_document} --source ")
+    assert notes[-1].startswith("  its intent, on this deployment: weft civitai generate")
     # nothing was created or charged
     assert sim.state.workflows == {} and sim.state.charges_by_account == {"default": 0}
     posts = [e for e in sim.state.request_log if e.method == "POST"]

@@ -66,6 +66,7 @@ async def test_pet_coupons_buy_available_pet_with_component_parameters() -> None
             {"store_id": "pets.example.com"},
             servers={"pet-coupons": base},
             clock=ManualClock(),
+            auth={"petstore_auth": "pet-token"},  # the description's oauth2 scheme
         )
     assert result.status == "succeeded", result.error
     assert result.outputs == {"buy_pet_order_id": 1042}
@@ -76,6 +77,7 @@ async def test_pet_coupons_buy_available_pet_with_component_parameters() -> None
     # absent inputs (quantity, coupon_code) are left out of the payload, not sent as null
     assert seen[1].json == {"petId": 42, "status": "placed", "complete": False}
     assert seen[1].headers["Content-Type"] == "application/json"
+    assert seen[0].headers["Authorization"] == "Bearer pet-token"
     # the workflow step's criteria read the child's last status code
     assert [s.step_id for s in result.steps] == ["find-pet", "place-order", "place-order"]
 
@@ -91,6 +93,7 @@ async def test_pet_coupons_apply_coupon_as_written_fails_before_sending_find_cou
             {"my_pet_tags": ["dog", "small"]},
             servers={"pet-coupons": base},
             clock=ManualClock(),
+            auth={"petstore_auth": "pet-token"},  # the description's oauth2 scheme
         )
     assert result.status == "failed"
     assert result.error is not None and result.error.step == "find-coupons"
@@ -116,6 +119,7 @@ async def test_pet_coupons_apply_coupon_with_parameter_names_fixed(tmp_path: Pat
             {"my_pet_tags": ["dog", "small"]},
             servers={"pet-coupons": base},
             clock=ManualClock(),
+            auth={"petstore_auth": "pet-token"},  # the description's oauth2 scheme
         )
     assert result.status == "succeeded", result.error
     assert result.outputs == {"apply_coupon_pet_order_id": 1077}

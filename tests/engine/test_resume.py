@@ -15,6 +15,7 @@ from weft.effects.clock import ManualClock
 from weft.errors import UsageError
 from weft.store import open_store
 from weft.testing.seed_server import SeedServerConfig, seed_server
+from weft.testing.store_contents import store_contents
 
 SEED = ("seed", "arazzo", "civitai-model-version-to-generation-workflow.yml")
 TOKEN = "tok-resume-secret-4242"
@@ -73,7 +74,7 @@ async def _crash_then_resume(tmp_path: Path, method: str, match: str, nth: int, 
                 **resume_kw,
             )
         counts = dict(srv.requests)
-    raw = b"".join(p.read_bytes() for p in tmp_path.glob("runs.db*"))
+    raw = store_contents(tmp_path / "runs.db")
     store.close()
     return result, counts, raw
 
@@ -85,6 +86,9 @@ async def test_unsafe_post_with_unknown_outcome_stops(tmp_path: Path) -> None:
     assert result.status == "outcome_unknown"
     assert result.error is not None and result.error.step == "submitGeneration"
     assert result.message is not None and "--resend" in result.message
+    # the fix line names the real run, never a placeholder
+    assert f"run `weft resume {result.run_id} --resend`" in result.message
+    assert "RUN_ID" not in result.message
     assert counts["submitWorkflow"] == 1
     assert TOKEN.encode() not in raw
 
@@ -113,3 +117,11 @@ async def test_missing_secret_on_resume_names_the_input(tmp_path: Path, monkeypa
     monkeypatch.delenv("WEFT_INPUT_APIKEY", raising=False)
     with pytest.raises(UsageError, match="apiKey"):
         await _crash_then_resume(tmp_path, "GET", "/consumer/workflows/", 2)
+
+
+async def test_a_missing_secret_names_the_real_run_to_resume(tmp_path: Path) -> None:
+    with pytest.raises(UsageError) as info:
+        await _crash_then_resume(tmp_path, "GET", "/workflows/", 1, inputs={})
+    assert info.value.hint is not None
+    assert "weft resume 01RESUMETESTRUN0000000000A -i apiKey=" in info.value.hint
+    assert "RUN_ID" not in info.value.render()

@@ -15,6 +15,7 @@ from weft.effects import HttpRequest, HttpResponse
 from weft.effects.aiohttp_transport import AiohttpTransport
 from weft.effects.clock import ManualClock
 from weft.store import open_store
+from weft.testing.store_contents import store_contents
 
 RUN_ID = "01TRANSFERRESUME000000000A"
 
@@ -167,5 +168,5 @@ workflows:
     result, after = await _crash_and_resume(doc, "/count/b", tmp_path / "runs.db", {"pw": secret})
     assert result.status == "succeeded", result.error  # type: ignore[attr-defined]
     assert after == ["GET /count/b"]
-    raw = b"".join(p.read_bytes() for p in tmp_path.glob("runs.db*"))
+    raw = store_contents(tmp_path / "runs.db")
     assert secret.encode() not in raw

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import pytest
+
+from weft.effects import Frozen
 from weft.store import KEEP_LAST, RunStore, open_store
+from weft.store.codec import unpack_bytes
 from weft.store.scrub import MASK, is_secret_name, needs_scrub, scrub
 
-from .conftest import start_run, step
+from .conftest import count, sql, start_run, step
 
 TOKEN = "tok_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
-
-
-def _count(store: RunStore, table: str) -> int:
-    store.flush()  # count what is in the file, not in the buffer
-    return int(store._connection().execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+_count = count
 
 
 def test_two_thousand_iteration_poll_loop_keeps_a_bounded_history(store: RunStore) -> None:
@@ -74,8 +75,18 @@ def test_scrub_masks_credential_headers_in_every_shape() -> None:
     assert not needs_scrub(b'{"method":"GET","url":"http://127.0.0.1/x","state":{"i":1}}')
 
 
-def test_a_token_never_reaches_the_store_file(store_path: Path) -> None:
-    store = open_store(store_path)
+# every column that holds a JSON document
+DOCUMENTS = {
+    "runs": ("labels", "inputs", "state", "error", "result", "pending_summary", "pending_state"),
+    "attempts": ("summary", "record"),
+    "run_values": ("data",),
+}
+
+
+def test_a_token_never_reaches_the_store(
+    store_url: str, backend: str, request: pytest.FixtureRequest
+) -> None:
+    store = open_store(store_url)
     run_id = start_run(
         store,
         inputs={"apiKey": "***", "prompt": "p"},
@@ -106,26 +117,49 @@ def test_a_token_never_reaches_the_store_file(store_path: Path) -> None:
         record={"statusCode": 200, "headers": {"Set-Cookie": f"s={TOKEN}"}},
     )
     store.checkpoint(run_id, state={"last": {"Authorization": f"Bearer {TOKEN}"}})
+    # a large Frozen part is stored once in run_values: scrubbed there too
+    big = Frozen(headers={"Authorization": f"Bearer {TOKEN}"}, pad="x" * 20_000)
+    store.checkpoint(run_id, state=Frozen(position=2, big=big))
+    store.flush()
+    assert count(store, "run_values") == 1
+    outputs = {"auth": {"authorization": TOKEN}, "big": big}
     store.run_finished(
         run_id,
-        status="succeeded",
-        outputs={"auth": {"authorization": TOKEN}},
-        error=None,
-        result={"status": "succeeded", "steps": [{"request": {"Cookie": TOKEN}}]},
+        status="failed",  # a failed run keeps the last attempt of each step
+        outputs=outputs,
+        error={"reason": "x", "headers": [["Cookie", TOKEN]]},
+        result={"status": "failed", "outputs": outputs, "steps": [{"request": {"Cookie": TOKEN}}]},
     )
-    files = [p for p in store_path.parent.iterdir() if p.name.startswith(store_path.name)]
-    assert any(p.name.endswith("-wal") for p in files)  # the WAL is checked too
+    store.flush()
     needle = TOKEN.encode()
+    # every stored document, decoded: compression must not be what hides a token
+    for table, columns in DOCUMENTS.items():
+        for row in sql(store, f"SELECT {', '.join(columns)} FROM {table}"):
+            for data in row:
+                if data is not None:
+                    assert needle not in unpack_bytes(data), (table, data)
+    # and every byte the database wrote (SQLite: the file and its WAL; PostgreSQL: the
+    # server's data directory, WAL included)
+    if backend == "sqlite":
+        path = Path(store_url)
+        files = [p for p in path.parent.iterdir() if p.name.startswith(path.name)]
+        assert any(p.name.endswith("-wal") for p in files)  # the WAL is checked too
+    else:
+        server = request.getfixturevalue("postgres_server")
+        files = [Path(d, f) for d, _, names in os.walk(server.data_dir) for f in names]
     for path in files:
         assert needle not in path.read_bytes(), path
     run = store.get_run(run_id)
     assert run is not None
+    assert run.result is not None and TOKEN not in str(run.result)
+    assert run.result["outputs"]["big"] == {"headers": {"Authorization": MASK}, "pad": "x" * 20_000}
     (kept,) = run.attempts
     assert kept.summary is not None
     assert ["Idempotency-Key", run_id] in kept.summary["headers"]  # resume still has its key
     assert ["Authorization", MASK] in kept.summary["headers"]
     store.close()
-    assert needle not in store_path.read_bytes()
+    if backend == "sqlite":
+        assert needle not in Path(store_url).read_bytes()
 
 
 def test_needs_scrub_answers_like_the_full_patterns() -> None:

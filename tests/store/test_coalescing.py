@@ -1,17 +1,15 @@
 """durability="normal": resend-safe records wait in memory, unsafe ones are committed at once.
 
-What is on disk is read through a second, independent connection (another process's view).
+What is in the database is read through a second, independent store (another process's view).
 """
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
 from weft.store import RunStore, RunStoreError, open_store
@@ -33,32 +31,25 @@ def fake() -> FakeTime:
 
 
 @pytest.fixture
-def buffered(store_path: Path, fake: FakeTime) -> Iterator[RunStore]:
-    s = open_store(store_path, monotonic=fake)
+def buffered(store_url: str, fake: FakeTime) -> Iterator[RunStore]:
+    s = open_store(store_url, monotonic=fake)
     yield s
     s.close()
 
 
-def on_disk(path: Path, run_id: str) -> dict[str, Any] | None:
+def on_disk(url: str, run_id: str) -> dict[str, Any] | None:
     """The run as another connection sees it: state, pending step, attempts per step (``None``:
-    not on disk yet)."""
-    conn = sqlite3.connect(path)
-    try:
-        row = conn.execute(
-            "SELECT state, pending_step_key, pending_attempt FROM runs WHERE run_id = ?",
-            (run_id,),
-        ).fetchone()
-        stats = dict(
-            conn.execute(
-                "SELECT step_key, attempts FROM step_stats WHERE run_id = ?", (run_id,)
-            ).fetchall()
-        )
-    finally:
-        conn.close()
-    if row is None:
+    not in the database yet)."""
+    with open_store(url, flush_interval=0) as other:
+        run = other.get_run(run_id)
+    if run is None:
         return None
-    pending = None if row[1] is None else (row[1], row[2])
-    return {"state": orjson.loads(row[0]), "pending": pending, "attempts": stats}
+    pending = None if run.pending is None else (run.pending.step_key, run.pending.attempt)
+    return {
+        "state": run.state,
+        "pending": pending,
+        "attempts": {s.step_key: s.attempts for s in run.steps},
+    }
 
 
 def safe_step(store: RunStore, run_id: str, i: int, key: str = "w/poll") -> None:
@@ -72,31 +63,31 @@ def safe_step(store: RunStore, run_id: str, i: int, key: str = "w/poll") -> None
 
 
 def test_safe_records_wait_until_the_interval_has_passed(
-    buffered: RunStore, store_path: Path, fake: FakeTime
+    buffered: RunStore, store_url: str, fake: FakeTime
 ) -> None:
     run_id = start_run(buffered)
     buffered.flush()
     safe_step(buffered, run_id, 0)
     fake.now += 0.05
     safe_step(buffered, run_id, 1)
-    assert on_disk(store_path, run_id) == {
+    assert on_disk(store_url, run_id) == {
         "state": {"position": 0},
         "pending": None,
         "attempts": {},
     }
     fake.now += 0.06  # the oldest buffered record is now > 100 ms old: the next one writes all
     safe_step(buffered, run_id, 2)
-    assert on_disk(store_path, run_id) == {
+    assert on_disk(store_url, run_id) == {
         "state": {"position": 3},
         "pending": None,
         "attempts": {"w/poll": 3},
     }
     safe_step(buffered, run_id, 3)  # a new interval starts
-    assert on_disk(store_path, run_id)["state"] == {"position": 3}
+    assert on_disk(store_url, run_id)["state"] == {"position": 3}
 
 
 def test_an_unsafe_write_ahead_writes_everything_buffered_first(
-    buffered: RunStore, store_path: Path
+    buffered: RunStore, store_url: str
 ) -> None:
     run_id = start_run(buffered)
     safe_step(buffered, run_id, 0, key="w/resolve")
@@ -108,7 +99,7 @@ def test_an_unsafe_write_ahead_writes_everything_buffered_first(
         resend_safe=False,
         state={"position": 1, "inFlight": "submit"},
     )
-    seen = on_disk(store_path, run_id)
+    seen = on_disk(store_url, run_id)
     assert seen is not None
     assert seen["attempts"] == {"w/resolve": 1}
     assert seen["state"] == {"position": 1}
@@ -117,7 +108,7 @@ def test_an_unsafe_write_ahead_writes_everything_buffered_first(
     buffered.attempt_finished(
         run_id, step_key="w/submit", attempt=1, record={"statusCode": 202}, state={"position": 2}
     )
-    assert on_disk(store_path, run_id) == {
+    assert on_disk(store_url, run_id) == {
         "state": {"position": 2},
         "pending": None,
         "attempts": {"w/resolve": 1, "w/submit": 1},
@@ -128,16 +119,16 @@ def test_an_unsafe_write_ahead_writes_everything_buffered_first(
     assert submit.summary == {"method": "POST", "url": "http://127.0.0.1/orders"}
 
 
-def test_flush_writes_every_runs_records_in_one_go(buffered: RunStore, store_path: Path) -> None:
+def test_flush_writes_every_runs_records_in_one_go(buffered: RunStore, store_url: str) -> None:
     runs = [start_run(buffered) for _ in range(3)]
     for n, run_id in enumerate(runs):
         for i in range(n + 1):
             safe_step(buffered, run_id, i)
         buffered.checkpoint(run_id, state={"position": 100 + n})
-    assert all(on_disk(store_path, r) is None for r in runs)  # even the starts wait
+    assert all(on_disk(store_url, r) is None for r in runs)  # even the starts wait
     buffered.flush()
     for n, run_id in enumerate(runs):
-        assert on_disk(store_path, run_id) == {
+        assert on_disk(store_url, run_id) == {
             "state": {"position": 100 + n},  # the latest state wins
             "pending": None,
             "attempts": {"w/poll": n + 1},
@@ -145,23 +136,23 @@ def test_flush_writes_every_runs_records_in_one_go(buffered: RunStore, store_pat
 
 
 def test_run_started_and_run_finished_are_buffered_and_close_writes_them(
-    store_path: Path, fake: FakeTime
+    store_url: str, fake: FakeTime
 ) -> None:
-    store = open_store(store_path, monotonic=fake)
+    store = open_store(store_url, monotonic=fake)
     a, b = start_run(store, labels={"batch": "k", "row": "1"}), start_run(store)
     safe_step(store, a, 0)
     safe_step(store, b, 0)
     result = {"runId": a, "status": "succeeded", "outputs": {"n": 1}}
     store.run_finished(a, status="succeeded", outputs={"n": 1}, error=None, result=result)
-    assert on_disk(store_path, a) is None and on_disk(store_path, b) is None
+    assert on_disk(store_url, a) is None and on_disk(store_url, b) is None
     safe_step(store, b, 1)
     store.close()
-    assert on_disk(store_path, b) == {
+    assert on_disk(store_url, b) == {
         "state": {"position": 2},
         "pending": None,
         "attempts": {"w/poll": 2},
     }
-    with open_store(store_path) as again:
+    with open_store(store_url) as again:
         run = again.get_run(a)
         assert run is not None and run.status == "succeeded"
         assert run.result == result and run.labels == {"batch": "k", "row": "1"}
@@ -169,26 +160,26 @@ def test_run_started_and_run_finished_are_buffered_and_close_writes_them(
 
 
 def test_ensure_started_writes_a_buffered_start_once(
-    buffered: RunStore, store_path: Path, fake: FakeTime
+    buffered: RunStore, store_url: str, fake: FakeTime
 ) -> None:
     run_id = start_run(buffered)
     safe_step(buffered, run_id, 0)
     buffered.ensure_started(run_id)  # the start and everything buffered with it
-    assert on_disk(store_path, run_id) == {
+    assert on_disk(store_url, run_id) == {
         "state": {"position": 1},
         "pending": None,
         "attempts": {"w/poll": 1},
     }
     safe_step(buffered, run_id, 1)
     buffered.ensure_started(run_id)  # already durable: no transaction
-    assert on_disk(store_path, run_id)["attempts"] == {"w/poll": 1}  # type: ignore[index]
+    assert on_disk(store_url, run_id)["attempts"] == {"w/poll": 1}  # type: ignore[index]
 
 
-def test_a_restarted_run_is_committed_at_once(buffered: RunStore, store_path: Path) -> None:
+def test_a_restarted_run_is_committed_at_once(buffered: RunStore, store_url: str) -> None:
     run_id = start_run(buffered, labels={"batch": "x"})
     buffered.flush()
     start_run(buffered, run_id=run_id, state={"position": 9}, labels={"batch": "y"})
-    assert on_disk(store_path, run_id)["state"] == {"position": 9}  # type: ignore[index]
+    assert on_disk(store_url, run_id)["state"] == {"position": 9}  # type: ignore[index]
     assert [r.run_id for r in buffered.find_runs({"batch": "y"})] == [run_id]
     assert buffered.find_runs({"batch": "x"}) == []
 
@@ -201,22 +192,22 @@ def test_a_read_sees_the_processes_own_buffered_records(buffered: RunStore) -> N
     assert [s.attempts for s in run.steps] == [1]
 
 
-def test_a_buffered_safe_write_ahead_and_its_answer(buffered: RunStore, store_path: Path) -> None:
+def test_a_buffered_safe_write_ahead_and_its_answer(buffered: RunStore, store_url: str) -> None:
     run_id = start_run(buffered)
     buffered.flush()
     summary = {"method": "GET", "url": "http://127.0.0.1/items/1"}
     buffered.request_sending(
         run_id, step_key="w/get", attempt=1, summary=summary, resend_safe=True, state={"p": 1}
     )
-    assert on_disk(store_path, run_id)["pending"] is None  # type: ignore[index]
+    assert on_disk(store_url, run_id)["pending"] is None  # type: ignore[index]
     buffered.flush()
-    assert on_disk(store_path, run_id)["pending"] == ("w/get", 1)  # type: ignore[index]
+    assert on_disk(store_url, run_id)["pending"] == ("w/get", 1)  # type: ignore[index]
     buffered.request_sending(
         run_id, step_key="w/get", attempt=2, summary=summary, resend_safe=True, state={"p": 2}
     )
     safe_step(buffered, run_id, 1, key="w/get")  # attempt 2 answers it inside the buffer
     buffered.flush()
-    assert on_disk(store_path, run_id)["pending"] is None  # type: ignore[index]
+    assert on_disk(store_url, run_id)["pending"] is None  # type: ignore[index]
     run = buffered.get_run(run_id)
     assert run is not None and run.pending is None
     assert [a.summary for a in run.attempts] == [summary]
@@ -230,13 +221,13 @@ def test_a_buffered_record_for_an_unknown_run_raises_at_once(buffered: RunStore)
         safe_step(buffered, "01NOSUCHRUN0000000000000000", 0)
 
 
-def test_strict_commits_every_record(store_path: Path) -> None:
-    with open_store(store_path, durability="strict") as store:
+def test_strict_commits_every_record(store_url: str) -> None:
+    with open_store(store_url, durability="strict") as store:
         run_id = start_run(store)
         safe_step(store, run_id, 0)
-        assert on_disk(store_path, run_id)["attempts"] == {"w/poll": 1}
+        assert on_disk(store_url, run_id)["attempts"] == {"w/poll": 1}
         store.checkpoint(run_id, state={"position": 7})
-        assert on_disk(store_path, run_id)["state"] == {"position": 7}
+        assert on_disk(store_url, run_id)["state"] == {"position": 7}
 
 
 @pytest.mark.parametrize("every", [1, 7, 300])
@@ -266,11 +257,11 @@ def test_buffered_history_is_the_same_as_committed_history(
         assert record(normal) == expected
 
 
-def test_the_background_flusher_writes_while_nothing_else_records(store_path: Path) -> None:
-    with open_store(store_path) as store:  # the real clock: the background flusher is on
+def test_the_background_flusher_writes_while_nothing_else_records(store_url: str) -> None:
+    with open_store(store_url) as store:  # the real clock: the background flusher is on
         run_id = start_run(store)
         safe_step(store, run_id, 0)
         deadline = time.monotonic() + 30  # a liveness bound, not a speed assertion
-        while (on_disk(store_path, run_id) or {}).get("attempts") != {"w/poll": 1}:
+        while (on_disk(store_url, run_id) or {}).get("attempts") != {"w/poll": 1}:
             assert time.monotonic() < deadline, "buffered records never reached the disk"
             time.sleep(0.01)

@@ -7,14 +7,38 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from weft.errors import StoreError
-from weft.store import RunStore, RunStoreError, open_store
+from weft.store import RunStoreError, SqlRunStore, open_store
+from weft.store.sqlite_database import SqliteDatabase
 
 from .conftest import start_run, step
+
+
+@pytest.fixture
+def store(store_path: Path) -> Iterator[SqlRunStore]:
+    """These failures are SQLite's (a file): the store on SQLite only."""
+    s = open_store(store_path)
+    assert isinstance(s, SqlRunStore)
+    yield s
+    s.close()
+
+
+def _conn(store: SqlRunStore) -> sqlite3.Connection:
+    db = store._database()
+    assert isinstance(db, SqliteDatabase)
+    assert db.conn is not None
+    return db.conn
+
+
+def store_path_of(store: SqlRunStore) -> Path:
+    assert store.path is not None
+    return store.path
 
 
 def _assert_clear(error: StoreError, path: Path) -> None:
@@ -37,7 +61,7 @@ def test_random_bytes_file_is_reported_and_left_untouched(store_path: Path) -> N
 
 def test_damaged_pages_are_a_store_error_not_a_crash(store_path: Path) -> None:
     with open_store(store_path) as s:
-        run_id = start_run(s, state={"blob": "x" * 50_000})
+        run_id = start_run(s, state={"blob": os.urandom(25_000).hex()})
     data = bytearray(store_path.read_bytes())
     assert len(data) > 3 * 4096
     data[4096:] = os.urandom(len(data) - 4096)  # keep the header and schema page
@@ -89,23 +113,23 @@ def test_store_from_a_newer_weft_is_refused_and_kept(store_path: Path) -> None:
     conn.close()
 
 
-def test_disk_full_raises_from_the_recorder_and_keeps_what_was_recorded(store: RunStore) -> None:
+def test_disk_full_raises_from_the_recorder_and_keeps_what_was_recorded(store: SqlRunStore) -> None:
     run_id = start_run(store)
     step(store, run_id, "a", 1, 0)
     store.flush()  # acknowledged durable
-    conn = store._connection()
+    conn = _conn(store)
     (pages,) = conn.execute("PRAGMA page_count").fetchone()
     conn.execute(f"PRAGMA max_page_count = {pages}")  # the "disk" is now full
     with pytest.raises(RunStoreError) as info:
-        store.checkpoint(run_id, state={"position": 99, "big": "y" * 200_000})
+        store.checkpoint(run_id, state={"position": 99, "big": os.urandom(100_000).hex()})
         store.flush()  # durability normal buffers a checkpoint: the error comes with its write
     assert info.value.kind == "full"
-    _assert_clear(info.value, store.path)
+    _assert_clear(info.value, store_path_of(store))
     assert "free disk space" in (info.value.hint or "")
     with pytest.raises(RunStoreError):
         for i in range(50):  # attempts too, until the few free bytes are gone
             store.attempt_finished(
-                run_id, step_key=f"k{i}", attempt=1, record={"pad": "z" * 20_000}
+                run_id, step_key=f"k{i}", attempt=1, record={"pad": os.urandom(10_000).hex()}
             )
             store.flush()
     run = store.get_run(run_id)  # the buffer cannot be written: what is durable is read
@@ -121,7 +145,7 @@ def test_disk_full_raises_from_the_recorder_and_keeps_what_was_recorded(store: R
 
 
 def test_disk_full_from_the_os_is_the_same_error(
-    store: RunStore, monkeypatch: pytest.MonkeyPatch
+    store: SqlRunStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run_id = start_run(store)
     store.flush()
@@ -139,14 +163,15 @@ def test_disk_full_from_the_os_is_the_same_error(
                 raise sqlite3.OperationalError("database or disk is full")
             return self.real.execute(sql, *args)
 
-    real = store._connection()
-    monkeypatch.setattr(store, "_conn", FullConnection(real))
+    real = _conn(store)
+    db = store._database()
+    monkeypatch.setattr(db, "conn", FullConnection(real))
     with pytest.raises(RunStoreError) as info:
         store.checkpoint(run_id, state={"x": 1})
         store.flush()
     assert info.value.kind == "full"
     assert not real.in_transaction  # rolled back, connection still usable
-    monkeypatch.setattr(store, "_conn", real)
+    monkeypatch.setattr(db, "conn", real)
     store.checkpoint(run_id, state={"x": 2})
     run = store.get_run(run_id)
     assert run is not None and run.state == {"x": 2}
@@ -211,3 +236,80 @@ def test_unwritable_directory_is_a_store_error(tmp_path: Path) -> None:
         open_store(blocker / "runs.sqlite3")
     assert info.value.kind == "io"
     assert info.value.hint
+
+
+# -- PostgreSQL ------------------------------------------------------------------------------
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])  # nothing listens once the socket is closed
+
+
+def test_an_unreachable_server_is_a_clear_error_without_the_password() -> None:
+    url = f"postgresql://weft:s3cret-pw@127.0.0.1:{_closed_port()}/runs?connect_timeout=5"
+    with pytest.raises(RunStoreError) as info:
+        open_store(url)
+    assert info.value.kind == "unreachable"
+    assert "s3cret-pw" not in str(info.value)
+    assert info.value.where == url.replace("s3cret-pw", "***")
+    assert info.value.hint and info.value.exit_code == 2
+
+
+def test_a_database_with_foreign_weft_named_tables_is_refused(postgres_server: Any) -> None:
+    import psycopg
+
+    from weft.testing.postgres import drop_database, fresh_database
+
+    url = fresh_database(postgres_server)
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE runs (id INTEGER PRIMARY KEY, owner TEXT)")
+            conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+        with pytest.raises(RunStoreError) as info:
+            open_store(url)
+        assert info.value.kind == "foreign"
+        assert "runs" in (info.value.why or "") and "invoices" not in (info.value.why or "")
+        with psycopg.connect(url, autocommit=True) as conn:  # untouched
+            conn.execute("DROP TABLE runs")
+        with open_store(url) as store:  # other applications' tables may share the database
+            assert store.list_runs() == []
+    finally:
+        drop_database(postgres_server, url)
+
+
+def test_a_database_from_a_newer_weft_is_refused(postgres_server: Any) -> None:
+    import psycopg
+
+    from weft.testing.postgres import drop_database, fresh_database
+
+    url = fresh_database(postgres_server)
+    try:
+        with open_store(url) as store:
+            run_id = start_run(store)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("UPDATE schema_version SET version = 99")
+        with pytest.raises(RunStoreError) as info:
+            open_store(url)
+        assert info.value.kind == "too_new" and "99" in (info.value.why or "")
+        with psycopg.connect(url, autocommit=True) as conn:
+            assert conn.execute("SELECT run_id FROM runs").fetchall() == [(run_id,)]
+    finally:
+        drop_database(postgres_server, url)
+
+
+def test_processes_migrating_one_new_database_at_once(postgres_server: Any) -> None:
+    from weft.testing.postgres import drop_database, fresh_database
+
+    url = fresh_database(postgres_server)
+    script = "import sys; from weft.store import open_store; open_store(sys.argv[1]).close()"
+    try:
+        procs = [subprocess.Popen([sys.executable, "-c", script, url]) for _ in range(4)]
+        assert [p.wait(timeout=120) for p in procs] == [0, 0, 0, 0]
+        with open_store(url) as store:
+            assert store.count_runs() == 0
+    finally:
+        drop_database(postgres_server, url)

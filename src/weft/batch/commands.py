@@ -19,11 +19,13 @@ import orjson
 
 from weft.batch.results import BatchResult, RowResult
 from weft.batch.runner import DEFAULT_CONCURRENCY, BatchOptions, RowHooks, run_batch
+from weft.cli.net_options import NetworkChoices, network_options
 from weft.cli.options import STORE_HELP
 from weft.engine.options import RunOptions
 
 if TYPE_CHECKING:
     from weft.document import LoadedDocument
+    from weft.effects.http_options import HttpOptions
     from weft.store import RunStore
 
 EXIT_OK, EXIT_FAILED, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 3, 130
@@ -124,13 +126,15 @@ def run_batch_command(
     as_json: bool = False,
     row_line: Callable[[RowResult], str | None] | None = None,
     stderr: IO[str] | None = None,
+    http: HttpOptions | None = None,
 ) -> int:
     """Run the batch with a progress display and a results file; return the exit code.
 
     0: every row succeeded; 1: some failed; 3: none failed but some were partial; 130:
     interrupted (Ctrl-C): finished rows are in the results file, runs in flight stay
     resumable, and the same call again finishes the rest. ``row_line(row)``: a line printed
-    to stdout as each row finishes (not with ``as_json``). Usage and document errors raise
+    to stdout as each row finishes (not with ``as_json``). ``http``: the transport's options
+    (its pool sized for the concurrency). Usage and document errors raise
     :class:`~weft.errors.WeftError` (exit 2).
     """
     from weft.batch.rows import read_rows
@@ -151,18 +155,34 @@ def run_batch_command(
             if line is not None:
                 click.echo(line)
 
-    coro = run_batch(
-        document,
-        inputs_path,
-        workflow_id=workflow_id,
-        defaults=defaults,
-        options=options,
-        batch=batch,
-        hooks=hooks,
-        store=store,
-        on_progress=display.update,
-        on_row_done=row_done,
-    )
+    transport = None
+    if http is not None:
+        from weft.effects.aiohttp_transport import AiohttpTransport
+
+        transport = AiohttpTransport(http.pooled((batch or BatchOptions()).concurrency))
+        if transport.notice:
+            err.write(f"notice: {transport.notice}\n")
+
+    async def batch_run() -> BatchResult:
+        try:
+            return await run_batch(
+                document,
+                inputs_path,
+                workflow_id=workflow_id,
+                defaults=defaults,
+                options=options,
+                batch=batch,
+                hooks=hooks,
+                store=store,
+                on_progress=display.update,
+                on_row_done=row_done,
+                transport=transport,
+            )
+        finally:
+            if transport is not None:
+                await transport.close()
+
+    coro = batch_run()
     display.start()
     try:
         result = asyncio.run(coro)
@@ -233,6 +253,7 @@ def run_batch_command(
 @click.option("--retries", type=click.IntRange(1), default=5, show_default=True,
               help="Tries of a resend-safe request without an answer (1: no retry).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+@network_options()
 def batch(
     document: str,
     workflow_id: str | None,
@@ -251,13 +272,14 @@ def batch(
     timeout: float | None,
     retries: int,
     as_json: bool,
+    net: NetworkChoices,
 ) -> None:
     """Run a workflow once per row of an inputs file (JSON Lines or CSV with a header).
 
     Each row holds the workflow's inputs by name; -i supplies defaults. Running the same command
     again skips rows already finished and resumes unfinished ones (through the run store).
     """
-    from weft.api import ensure_runnable, load_document
+    from weft.api import check_run_credentials, ensure_runnable, load_document
     from weft.cli.options import parse_input_pairs, parse_servers
     from weft.engine.runner import select_plan
     from weft.store import store_scope
@@ -272,7 +294,10 @@ def batch(
         max_steps=max_steps,
         timeout=timeout,
         retry=retries,
+        auth=net.auth,
+        checks=net.checks,
     )
+    check_run_credentials(loaded, plan.workflow_id, options, None)
     hooks = RowHooks()
     if run_id_input:
         name = run_id_input
@@ -293,6 +318,7 @@ def batch(
             store=store,
             out=out_path,
             as_json=as_json,
+            http=net.http,
         )
     sys.exit(code)
 

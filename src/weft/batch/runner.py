@@ -329,6 +329,7 @@ class _Batch:
                 store=self.store,
                 inputs=inputs,
                 servers=options.servers,
+                auth=options.auth,
                 transport=self.transport,
                 clock=self.clock,
                 document=self.loaded,

@@ -11,7 +11,10 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from weft.store import RunStore
 
 import click
 
@@ -191,7 +194,7 @@ def resume_run(
     token: str | None,
     api_base: str | None = None,
     as_json: bool = False,
-    store: Any = None,
+    store: RunStore | str | None = None,
 ) -> None:
     """Resume a Civitai run and print its summary (``weft resume`` comes here for them)."""
     from weft.civitai.resume import resume_generation
@@ -257,7 +260,8 @@ def _err(line: str) -> None:
 def _fail(exc: WeftError, as_json: bool) -> Any:
     if as_json:
         data = exc.to_dict() if isinstance(exc, CivitaiError) else {"message": exc.what}
-        click.echo(json.dumps({"status": "failed", "error": data}, indent=2))
+        run_id = exc.run_id if isinstance(exc, CivitaiError) else None
+        click.echo(json.dumps({"runId": run_id, "status": "failed", "error": data}, indent=2))
     _err(f"error: {exc.what}" + (f" ({exc.where})" if exc.where else ""))
     if exc.why:
         _err(f"  why: {exc.why}")
@@ -385,7 +389,7 @@ def simulate_command(
             click.echo(f"token: {sim.token}")
             click.echo(
                 f"try: weft civitai generate --api-base {sim.base_url} --token {sim.token} "
-                "--model-version 1002 --prompt 'a lighthouse'"
+                "--model-version 128713 --prompt 'a lighthouse'"
             )
             sys.stdout.flush()
             stop = asyncio.Event()

@@ -171,6 +171,8 @@ async def save_images(
     """Download every available image into ``out_dir`` (see the module docstring). A file
     already saved and valid is kept (a resumed run downloads only what is missing)."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in out_dir.glob("*.part"):  # cut short by a crash: written again below
+        stale.unlink(missing_ok=True)
     saved = SavedImages()
     fresh: list[Any] | None = None
     rng = random.Random()
@@ -179,6 +181,8 @@ async def save_images(
             continue
         path = image_path(out_dir, index, image)
         if _already_saved(path, index, image):
+            if metadata is not None and not path.with_suffix(".json").exists():
+                _write_sidecar(path, metadata, image, index)  # a crash came in between
             saved.files.append(path)
             continue
         url = image.get("url")
@@ -208,9 +212,7 @@ async def save_images(
             data = _with_parameters(data, metadata.parameters)
         _write_atomically(path, data)
         if metadata is not None:
-            sidecar = {**metadata.sidecar, "imageId": _id(image), "index": index}
-            sidecar_path = path.with_suffix(".json")
-            _write_atomically(sidecar_path, json.dumps(sidecar, indent=2).encode() + b"\n")
+            _write_sidecar(path, metadata, image, index)
         saved.files.append(path)
     return saved
 
@@ -219,6 +221,13 @@ def _url(images: list[Any], index: int) -> str | None:
     image = images[index] if index < len(images) else None
     url = image.get("url") if isinstance(image, Mapping) else None
     return str(url) if url else None
+
+
+def _write_sidecar(
+    path: Path, metadata: ImageMetadata, image: Mapping[str, Any], index: int
+) -> None:
+    sidecar = {**metadata.sidecar, "imageId": _id(image), "index": index}
+    _write_atomically(path.with_suffix(".json"), json.dumps(sidecar, indent=2).encode() + b"\n")
 
 
 def _id(image: Mapping[str, Any]) -> str | None:

@@ -28,6 +28,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("weft.cli.run:run", "Run a workflow of an Arazzo document."),
     "resume": ("weft.cli.run:resume", "Continue a recorded run that stopped."),
     "batch": ("weft.batch.commands:batch", "Run a workflow once per row of an inputs file."),
+    "auth": ("weft.cli.auth:auth", "Show the credentials a document's sources need."),
     "runs": ("weft.store.commands:runs", "List, show and prune recorded runs."),
     "civitai": ("weft.civitai.commands:civitai", "Generate images on Civitai (or its simulator)."),
 }

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from weft.cli.net_options import NetworkChoices, network_options
 from weft.cli.options import (
     STORE_HELP,
     parse_input_pairs,
@@ -18,13 +19,21 @@ from weft.cli.options import (
 )
 
 if TYPE_CHECKING:
+    from weft.document import LoadedDocument
     from weft.engine.result import RunResult
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
-def emit_result(result: RunResult, as_json: bool) -> None:
-    """Print a finished run (outputs, or ``--json``) and exit with its status."""
+def emit_result(
+    result: RunResult,
+    as_json: bool,
+    loaded: LoadedDocument | None = None,
+    *,
+    recorded: bool = True,
+) -> None:
+    """Print a finished run (outputs, or ``--json``) and exit with its status; after a failure,
+    what may help (the document's own defect, how to resume a recorded run)."""
     import orjson
 
     if as_json:
@@ -35,7 +44,12 @@ def emit_result(result: RunResult, as_json: bool) -> None:
     message = result.message
     if message:
         click.echo(message, err=True)
-    elif not result.ok and result.error is not None and _resumable(result):
+    if not result.ok and result.error is not None and loaded is not None:
+        from weft.civitai.known_api import explain_refusal
+
+        for line in explain_refusal(loaded, result.error):
+            click.echo(line, err=True)
+    if recorded and not result.ok and _resumable(result):
         click.echo(
             f"the run stopped on a failure that may pass; resume it with: weft resume "
             f"{result.run_id}",
@@ -68,6 +82,7 @@ def _resumable(result: RunResult) -> bool:
               help="Tries of a resend-safe request without an answer (1: no retry).")  # fmt: skip
 @click.option("--store", "store_path", metavar="PATH|URL", help=STORE_HELP)
 @click.option("--no-store", is_flag=True, help="Do not record the run.")
+@network_options()
 def run(
     document: str,
     workflow_id: str | None,
@@ -82,6 +97,7 @@ def run(
     retries: int,
     store_path: str | None,
     no_store: bool,
+    net: NetworkChoices,
 ) -> None:
     """Run a workflow of an Arazzo document."""
     from weft.api import ensure_runnable, load_document, run_async
@@ -99,14 +115,25 @@ def run(
         timeout=timeout,
         pace=pace,
         retry=retries,
+        auth=net.auth,
+        checks=net.checks,
     )
     inputs = read_inputs_file(inputs_path)
     plan = select_plan(loaded, workflow_id, strict=strict)
     inputs.update(parse_input_pairs(plan, input_pairs))
     if no_store:
         result = asyncio.run(
-            run_async(loaded, plan.workflow_id, inputs, options=options, on_event=ProgressPrinter())
+            run_async(
+                loaded,
+                plan.workflow_id,
+                inputs,
+                options=options,
+                on_event=ProgressPrinter(),
+                http=net.http,
+            )
         )
+        emit_result(result, as_json, loaded, recorded=False)
+        return
     else:
         with store_scope(store_path) as store:
             result = asyncio.run(
@@ -117,9 +144,10 @@ def run(
                     options=options,
                     on_event=ProgressPrinter(),
                     recorder=store,
+                    http=net.http,
                 )
             )
-    emit_result(result, as_json)
+    emit_result(result, as_json, loaded)
 
 
 @click.command("resume")
@@ -131,6 +159,7 @@ def run(
 @click.option("--resend", is_flag=True, help="Send a request of unknown outcome again.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON result on stdout.")
 @click.option("--store", "store_path", metavar="PATH|URL", help=STORE_HELP)
+@network_options(checks=False)
 def resume(
     run_id: str,
     input_pairs: tuple[str, ...],
@@ -139,8 +168,10 @@ def resume(
     resend: bool,
     as_json: bool,
     store_path: str | None,
+    net: NetworkChoices,
 ) -> None:
-    """Continue a recorded run from its last checkpoint."""
+    """Continue a recorded run from its last checkpoint (credentials are given again: they are
+    never recorded)."""
     from weft.api import resume_async
     from weft.progress import ProgressPrinter
     from weft.store import store_scope
@@ -173,6 +204,8 @@ def resume(
                 resend=resend,
                 servers=parse_servers(server_pairs),
                 on_event=ProgressPrinter(),
+                auth=net.auth,
+                http=net.http,
             )
         )
     emit_result(result, as_json)

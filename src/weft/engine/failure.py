@@ -63,6 +63,10 @@ class FailureKind(StrEnum):
     ACTION_TARGET = "action_target"
     # a reference of the document that cannot be resolved when the step runs
     DOCUMENT = "document"
+    # the step's security scheme has no credential, or none could be obtained (OAuth2 token)
+    AUTH = "auth"
+    # the answer does not match the operation's description (``findings`` say how)
+    RESPONSE_CHECK = "response_check"
 
 
 class Bound(StrEnum):
@@ -204,6 +208,35 @@ class CriterionFailure:
 
 
 @dataclass(frozen=True, slots=True)
+class CheckFinding:
+    """One way an answer departs from its operation's description: the ``check``
+    (``status-code``, ``content-type``, ``schema``, ``headers``), what is wrong, and for the
+    schema the JSON path into the body and the rule (the keyword at its schema location)."""
+
+    check: str
+    message: str
+    path: str | None = None
+    rule: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"check": self.check, "message": self.message}
+        if self.path is not None:
+            d["path"] = self.path
+        if self.rule is not None:
+            d["rule"] = self.rule
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> CheckFinding:
+        return cls(
+            check=str(d.get("check", "")),
+            message=str(d.get("message", "")),
+            path=_opt_str(d.get("path")),
+            rule=_opt_str(d.get("rule")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class RetryState:
     """How often the failed step ran, and the retry action that was used up (if any)."""
 
@@ -255,6 +288,8 @@ class Failure:
     dependency: str | None = None  # DEPENDENCY_UNMET: "<workflowId>/<stepId>"
     via: str | None = None  # WORKFLOW_FAILED: how it was called: step, dependency, goto, retry
     cause: Failure | None = None  # WORKFLOW_FAILED: the called workflow's own failure
+    findings: tuple[CheckFinding, ...] = ()  # RESPONSE_CHECK: what does not match
+    scheme: str | None = None  # AUTH: "<source>.<scheme>" whose credential is missing or failed
 
     # -- reading ------------------------------------------------------------------------------
     @property
@@ -299,8 +334,10 @@ class Failure:
         criterion = self.criterion
         if criterion is not None and criterion.explanation is not None:
             criterion = replace(criterion, explanation=m(criterion.explanation))
+        findings = tuple(replace(f, message=m(f.message)) for f in self.findings)
         return replace(
             self,
+            findings=findings,
             detail=opt(self.detail),
             url=opt(self.url),
             server=self.server.masked(secrets) if self.server is not None else None,
@@ -344,6 +381,10 @@ class Failure:
             d["outputs"] = list(self.outputs)
         if self.cause is not None:
             d["cause"] = self.cause.to_dict()
+        if self.findings:
+            d["findings"] = [f.to_dict() for f in self.findings]
+        if self.scheme is not None:
+            d["scheme"] = self.scheme
         return d
 
     @classmethod
@@ -389,6 +430,10 @@ class Failure:
             dependency=_opt_str(d.get("dependency")),
             via=_opt_str(d.get("via")),
             cause=cls.from_dict(cause) if isinstance(cause, Mapping) else None,
+            findings=tuple(
+                CheckFinding.from_dict(f) for f in d.get("findings") or () if isinstance(f, Mapping)
+            ),
+            scheme=_opt_str(d.get("scheme")),
         )
 
 
@@ -408,6 +453,7 @@ def _enum(cls: type[E], value: Any) -> E | None:
 
 __all__ = [
     "Bound",
+    "CheckFinding",
     "CriterionFailure",
     "Failure",
     "FailureKind",

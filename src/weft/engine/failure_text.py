@@ -6,7 +6,7 @@ batch results, reports) renders it here, from its fields. Nothing reads this tex
 
 from __future__ import annotations
 
-from weft.engine.failure import Bound, Failure, FailureKind, ServerMessage
+from weft.engine.failure import Bound, CheckFinding, Failure, FailureKind, ServerMessage
 
 
 def render_failure(f: Failure) -> str:
@@ -37,14 +37,14 @@ def render_server(message: ServerMessage) -> str:
     return ", ".join(said)
 
 
-def outcome_unknown_advice(f: Failure) -> str:
-    """What the user should do about a request of unknown outcome."""
+def outcome_unknown_advice(f: Failure, run_id: str) -> str:
+    """What the user should do about a request of unknown outcome (of run ``run_id``)."""
     what = f"{f.method or '?'} {f.url or '?'}"
     return (
         f"step {f.step_id!r} sent {what} and weft stopped before recording the response, so it "
         "is unknown whether the server acted on it; the request is not idempotent and has "
         "no idempotency key. Check on the server whether it took effect; to send it again "
-        "anyway, run `weft resume RUN_ID --resend`."
+        f"anyway, run `weft resume {run_id} --resend`."
     )
 
 
@@ -119,6 +119,25 @@ def _document(f: Failure) -> str:
     return f.detail or "the document cannot be used here"
 
 
+def _auth(f: Failure) -> str:
+    scheme = f" ({f.scheme})" if f.scheme else ""
+    return f"authentication{scheme}: {f.detail or 'no credential'}"
+
+
+def render_finding(finding: CheckFinding) -> str:
+    """``schema: $.items[0].id: 'x' is not of type 'integer' (type at #/properties/id)``."""
+    where = f"{finding.path}: " if finding.path else ""
+    rule = f" ({finding.rule})" if finding.rule else ""
+    return f"{finding.check}: {where}{finding.message}{rule}"
+
+
+def _checks(f: Failure) -> str:
+    shown = "; ".join(render_finding(x) for x in f.findings[:3])
+    more = f" (+{len(f.findings) - 3} more)" if len(f.findings) > 3 else ""
+    code = f"status {f.status_code}: " if f.status_code is not None else ""
+    return f"{code}the response does not match the description: {shown}{more}"
+
+
 _RENDERERS = {
     FailureKind.HTTP_STATUS: _response,
     FailureKind.CRITERIA_NOT_MET: _response,
@@ -132,7 +151,9 @@ _RENDERERS = {
     FailureKind.DEPENDENCY_UNMET: _dependency,
     FailureKind.ACTION_TARGET: _target,
     FailureKind.DOCUMENT: _document,
+    FailureKind.AUTH: _auth,
+    FailureKind.RESPONSE_CHECK: _checks,
 }
 
 
-__all__ = ["outcome_unknown_advice", "render_failure", "render_server"]
+__all__ = ["outcome_unknown_advice", "render_failure", "render_finding", "render_server"]

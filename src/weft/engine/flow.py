@@ -20,7 +20,7 @@ from weft.engine.actions import (
     first_success_action,
     reset_retries,
 )
-from weft.engine.failure import Failure, FailureKind, RetryState, RunStatus
+from weft.engine.failure import Failure, FailureKind, RetryState, RunStatus, StepStatus
 from weft.engine.journal import Journal
 from weft.engine.plan import ActionPlan, StepPlan, plan_for
 from weft.engine.responses import exchange_context, failed_criterion
@@ -146,7 +146,7 @@ class FlowLoop:
             if match:
                 workflow_id, step_id = match.group(1), match.group(2)
                 done = self.state.step_results.get((workflow_id, step_id))
-                ok = done is not None and done.status == SUCCEEDED
+                ok = done is not None and done.status == StepStatus.SUCCEEDED
             else:
                 workflow_id, step_id = frame.plan.workflow_id, dep
                 ok = dep in frame.step_outputs or dep not in frame.plan.index

@@ -26,7 +26,13 @@ class RunMemo:
 
     def __init__(self) -> None:
         self._bases: dict[int, tuple[StepPlan, str]] = {}
-        self._summaries: dict[int, tuple[Any, ...]] = {}
+        # (plan, url, headers, body length, idempotency key, secrets version, summary)
+        self._summaries: dict[
+            int,
+            tuple[
+                StepPlan, str, list[tuple[str, str]], int | None, str | None, int, dict[str, Any]
+            ],
+        ] = {}
         self._step_dicts: dict[int, tuple[StepResult, int, float, str, dict[str, Any]]] = {}
         self.added_secrets: set[str] = set()  # header values already given to the SecretSet
         self.requests: dict[int, tuple[Any, ...]] = {}  # each step's last request (polls)

@@ -15,7 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from weft.engine.credentials import EMPTY_AUTH, AuthConfig
 from weft.engine.pacing import DEFAULT_PACE, Pace, parse_pace
+from weft.engine.response_checks import NO_CHECKS, ResponseChecks
 from weft.errors import UsageError
 
 DEFAULT_MAX_STEPS = 1000
@@ -37,7 +39,7 @@ class RetryPolicy:
 
     def ceiling(self, retry: int) -> float:
         """The longest wait before the ``retry``-th retry (1-based)."""
-        return min(self.cap, self.base * (2 ** max(retry - 1, 0)))
+        return min(self.cap, self.base * float(2 ** max(retry - 1, 0)))
 
     def to_snapshot(self) -> dict[str, Any]:
         return {"attempts": self.attempts, "base": self.base, "cap": self.cap}
@@ -64,7 +66,9 @@ class RunOptions:
     the specification words them (no compatibility readings). ``max_steps``: bound on step
     executions. ``timeout``: bound on the run's duration in seconds. ``pace``: delays before a
     step runs again (loops). ``resend``: on resume, send a request of unknown outcome again.
-    ``retry``: automatic retries of resend-safe requests that got no answer.
+    ``retry``: automatic retries of resend-safe requests that got no answer. ``auth``: the
+    credentials for the sources' security schemes (never recorded: resume is given them
+    again). ``checks``: which answers are checked against the description.
     """
 
     servers: Mapping[str, str] = field(default_factory=dict)
@@ -74,6 +78,8 @@ class RunOptions:
     pace: Pace = DEFAULT_PACE
     resend: bool = False
     retry: RetryPolicy = DEFAULT_RETRY
+    auth: AuthConfig = EMPTY_AUTH
+    checks: ResponseChecks = NO_CHECKS
 
     @classmethod
     def build(
@@ -87,6 +93,8 @@ class RunOptions:
         pace: Pace | str | float | list[float] | None = None,
         resend: bool | None = None,
         retry: RetryPolicy | int | None = None,
+        auth: AuthConfig | Mapping[str, Any] | None = None,
+        checks: ResponseChecks | bool | None = None,
     ) -> RunOptions:
         """``options`` (default: the defaults) with the given values checked and applied:
         the one place where loose values (a pace spelled ``"1,2,5"``, retries as a count)
@@ -122,11 +130,18 @@ class RunOptions:
             changes["resend"] = bool(resend)
         if retry is not None:
             changes["retry"] = _retry(retry)
+        if auth is not None:
+            changes["auth"] = auth if isinstance(auth, AuthConfig) else AuthConfig.build(auth)
+        if checks is not None:
+            changes["checks"] = (
+                checks if isinstance(checks, ResponseChecks) else ResponseChecks.build(checks)
+            )
         return replace(base, **changes) if changes else base
 
     def to_snapshot(self) -> dict[str, Any]:
-        """The options as the run store keeps them (``resend`` is a choice of each resume)."""
-        return {
+        """The options as the run store keeps them (``resend`` is a choice of each resume;
+        credentials are never kept)."""
+        d: dict[str, Any] = {
             "servers": dict(self.servers),
             "strict": self.strict,
             "maxSteps": self.max_steps,
@@ -134,6 +149,10 @@ class RunOptions:
             "pace": self.pace.spec(),
             "retry": self.retry.to_snapshot(),
         }
+        checks = self.checks.to_snapshot()
+        if checks is not None:
+            d["checks"] = checks
+        return d
 
     @classmethod
     def from_snapshot(cls, d: Mapping[str, Any] | None) -> RunOptions:
@@ -156,6 +175,7 @@ class RunOptions:
             timeout=float(timeout) if isinstance(timeout, int | float) and timeout > 0 else None,
             pace=pace,
             retry=RetryPolicy.from_snapshot(d.get("retry")),
+            checks=ResponseChecks.from_snapshot(d.get("checks")),
         )
 
 

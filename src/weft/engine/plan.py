@@ -301,6 +301,8 @@ class _Compiler:
         ]
         inputs_schema = local_ref(self.doc.raw, wf.inputs)
         secret_inputs = password_inputs(inputs_schema)
+        # what x-weft-auth binds to a security scheme is a credential
+        secret_inputs |= inputs_referenced(wf.extensions.get("x-weft-auth"))
         for s in [*wf.steps]:
             for p in [*wf_params, *(self.parameter(x) for x in s.parameters)]:
                 if p.in_ in ("header", "cookie", None) and is_sensitive_header(p.name):

@@ -111,7 +111,7 @@ class RunResult:
         """Advice for the user beyond the failure line (a request of unknown outcome)."""
         error = self.error
         if error is not None and error.kind == "outcome_unknown":
-            return outcome_unknown_advice(error)
+            return outcome_unknown_advice(error, self.run_id)
         return None
 
     @classmethod

@@ -107,12 +107,12 @@ class Runner:
         if not frames_d:
             raise UsageError("the recorded run state has no workflow position")
         top_plan = self.plan(frames_d[0]["workflowId"])
-        frames = [frame_from_dict(top_plan, frames_d[0], supplied)]
+        frames = [frame_from_dict(top_plan, frames_d[0], supplied, state.run_id)]
         for d in frames_d[1:]:
             parent = frames[-1]
             loaded, wf = parent.plan.loaded.resolve_workflow(d["ref"])
             child_plan = plan_for(loaded, wf, strict=self.options.strict)
-            frames.append(frame_from_dict(child_plan, d, supplied))
+            frames.append(frame_from_dict(child_plan, d, supplied, state.run_id))
         for f in frames:
             state.learn_secrets(f.plan, f.inputs)
             for out in f.step_outputs.values():

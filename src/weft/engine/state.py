@@ -77,7 +77,9 @@ def _mask_value(
     return value
 
 
-def _mask_inputs(frame: Frame, secrets: SecretSet, secret_inputs: Mapping[str, str]) -> dict:
+def _mask_inputs(
+    frame: Frame, secrets: SecretSet, secret_inputs: Mapping[str, str]
+) -> dict[str, Any]:
     inputs = {}
     for k, v in frame.inputs.items():
         if isinstance(v, str) and v in secret_inputs:
@@ -96,7 +98,9 @@ def _secrets_version(secrets: SecretSet, secret_inputs: Mapping[str, str]) -> in
     return secrets.version * 1_000_003 + len(secret_inputs)
 
 
-def frame_to_dict(frame: Frame, secrets: SecretSet, secret_inputs: Mapping[str, str]) -> dict:
+def frame_to_dict(
+    frame: Frame, secrets: SecretSet, secret_inputs: Mapping[str, str]
+) -> dict[str, Any]:
     """``secret_inputs`` maps a secret value to the input name that refills it.
 
     Inputs and step outputs are masked once and reused while they (the same objects: the engine
@@ -143,7 +147,7 @@ def _mask_transfer(
     return transfer
 
 
-def refill(value: Any, supplied: Mapping[str, Any]) -> Any:
+def refill(value: Any, supplied: Mapping[str, Any], run_id: str = "RUN_ID") -> Any:
     """Replace placeholders by re-supplied inputs or ``WEFT_INPUT_<NAME>`` variables."""
     if is_placeholder(value):
         name = value["$weftSecret"]
@@ -155,16 +159,18 @@ def refill(value: Any, supplied: Mapping[str, Any]) -> Any:
         raise UsageError(
             f"the secret {name!r} is needed to resume and was not stored",
             why="secrets never reach the run store",
-            hint=f"pass it again: weft resume RUN_ID -i {name}=… (or set {env})",
+            hint=f"pass it again: weft resume {run_id} -i {name}=… (or set {env})",
         )
     if isinstance(value, Mapping):
-        return {k: refill(v, supplied) for k, v in value.items()}
+        return {k: refill(v, supplied, run_id) for k, v in value.items()}
     if isinstance(value, list):
-        return [refill(v, supplied) for v in value]
+        return [refill(v, supplied, run_id) for v in value]
     return value
 
 
-def frame_from_dict(plan: WorkflowPlan, d: Mapping[str, Any], supplied: Mapping[str, Any]) -> Frame:
+def frame_from_dict(
+    plan: WorkflowPlan, d: Mapping[str, Any], supplied: Mapping[str, Any], run_id: str = "RUN_ID"
+) -> Frame:
     inputs = dict(d.get("inputs", {}))
     for name, value in inputs.items():
         # a store may mask a secret-looking value itself ("***"): refill it like a placeholder
@@ -172,11 +178,11 @@ def frame_from_dict(plan: WorkflowPlan, d: Mapping[str, Any], supplied: Mapping[
             inputs[name] = placeholder(name)
     return Frame(
         plan=plan,
-        inputs=refill(inputs, supplied),
+        inputs=refill(inputs, supplied, run_id),
         ref=d.get("ref", ""),
         depth=int(d.get("depth", 0)),
         index=int(d.get("index", 0)),
-        step_outputs=refill(dict(d.get("stepOutputs", {})), supplied),
+        step_outputs=refill(dict(d.get("stepOutputs", {})), supplied, run_id),
         visits={k: int(v) for k, v in d.get("visits", {}).items()},
         retries={k: int(v) for k, v in d.get("retries", {}).items()},
         delay=d.get("delay"),

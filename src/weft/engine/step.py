@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from time import perf_counter
 from typing import Any
 
@@ -23,7 +23,9 @@ from weft.effects import (
     TransportError,
     TransportErrorKind,
 )
+from weft.engine.auth import Authorized, AuthProblem, RunAuth
 from weft.engine.failure import (
+    CheckFinding,
     CriterionFailure,
     Failure,
     FailureKind,
@@ -36,6 +38,7 @@ from weft.engine.pacing import parse_retry_after
 from weft.engine.plan import StepPlan
 from weft.engine.requests import BuiltRequest, RequestBuildError, build_request
 from weft.engine.resend import send_with_retries
+from weft.engine.response_checks import Findings, ResponseChecker
 from weft.engine.responses import evaluate_outputs, failed_criterion
 from weft.engine.result import RunEvent, StepResult
 from weft.engine.run_state import RunState
@@ -53,6 +56,7 @@ class Attempt:
     success: bool
     ctx: EvalContext
     failure: Failure | None = None
+    warnings: tuple[CheckFinding, ...] = ()  # response checks of severity warn
 
 
 @dataclass(slots=True)
@@ -70,6 +74,8 @@ class StepExecutor:
     __slots__ = (
         "_recorded",
         "_rng",
+        "auth",
+        "checker",
         "journal",
         "on_event",
         "started_events",
@@ -92,6 +98,9 @@ class StepExecutor:
         self.started_events = on_event is not None and getattr(on_event, "wants_step_started", True)
         self._rng = random.Random(state.run_id)  # retry jitter, repeatable per run
         self._recorded = False  # the run's start was made durable (``run_recorded`` sent)
+        self.auth = RunAuth(state.options.auth, state.secrets, transport)
+        checks = state.options.checks
+        self.checker = ResponseChecker(checks) if checks.enabled else None
 
     def jitter(self) -> float:
         """A random number in [0, 1) for a jittered wait (repeatable per run id)."""
@@ -132,6 +141,11 @@ class StepExecutor:
         return Begun(sr, attempt_no, perf_counter())
 
     async def _wait(self, frame: Frame, sp: StepPlan, delay: float, attempt: int) -> None:
+        self._before_wait(frame, sp, delay, attempt)
+        await self.state.clock.sleep(delay)
+
+    def _before_wait(self, frame: Frame, sp: StepPlan, delay: float, attempt: int) -> None:
+        """A wait is about to start: within the run's timeout, announced, records written."""
         state = self.state
         state.check_deadline(sp.step_id, delay)
         if self.on_event is not None:
@@ -147,7 +161,6 @@ class StepExecutor:
                 )
             )
         self.journal.flush()
-        await state.clock.sleep(delay)
 
     def end(
         self,
@@ -210,10 +223,31 @@ class StepExecutor:
                 record["failure"] = sr.failure.to_dict()
             if summary is not None:
                 record["request"] = summary
+            if result.warnings:
+                record["checks"] = [f.to_dict() for f in result.warnings]
             # recorded with the state once the flow loop has decided what comes next
             self.journal.attempt(sp, attempt_no, record)
         on_event = self.on_event
         if on_event is not None:
+            if result.warnings:
+                on_event(
+                    RunEvent(
+                        "response_check",
+                        state.run_id,
+                        sp.workflow_id,
+                        sid,
+                        attempt_no,
+                        code,
+                        failure=Failure(
+                            FailureKind.RESPONSE_CHECK,
+                            step_id=sid,
+                            workflow_id=sp.workflow_id,
+                            status_code=code,
+                            findings=result.warnings,
+                        ),
+                        depth=frame.depth,
+                    )
+                )
             on_event(
                 RunEvent(
                     "step_finished",
@@ -246,12 +280,22 @@ class StepExecutor:
         # fields are set, criteria and outputs after
         ctx = state.context(frame)
         memo = state.memo
+        auth = self.auth
+        plan = frame.plan
         try:
             base = memo.base_url(sp, state.options.servers, state.source_urls)
             built = build_request(sp, ctx, base, state.secrets, memo.added_secrets, memo.requests)
+            plain = built  # before credentials (a refresh adds new ones to it)
+            authorized: Authorized | None = None
+            if auth.security(sp, plan.loaded).needed:
+                authorized = await auth.apply(sp, plan.loaded, plan.workflow, ctx, built, base)
+                built = authorized.built
         except RequestBuildError as exc:
             unbuilt = Failure(FailureKind.REQUEST_NOT_BUILT, detail=str(exc))
             return Attempt(False, ctx, unbuilt), None
+        except AuthProblem as exc:
+            refused = Failure(FailureKind.AUTH, scheme=exc.scheme, detail=exc.detail)
+            return Attempt(False, ctx, refused), None
         summary = None
         journal = self.journal
         resend_safe = sp.idempotent or built.idempotency_key is not None
@@ -272,6 +316,17 @@ class StepExecutor:
                 # run id and key. No write-ahead: the recorder makes the run's start durable.
                 journal.ensure_started()
         response, failure = await self._send(frame, sp, built, resend_safe)
+        if response is not None and response.status == 401 and authorized and authorized.tokens:
+            # an OAuth2 token the server no longer takes: a new one, and the request once more
+            try:
+                authorized = await auth.refreshed(
+                    sp, plan.loaded, plan.workflow, ctx, plain, base, authorized
+                )
+            except AuthProblem as exc:
+                refused = Failure(FailureKind.AUTH, scheme=exc.scheme, detail=exc.detail)
+                return Attempt(False, ctx, refused), summary
+            built = authorized.built
+            response, failure = await self._send(frame, sp, built, resend_safe)
         request = built.request
         ctx.url = request.url
         ctx.method = request.method
@@ -286,6 +341,17 @@ class StepExecutor:
         ctx.status_code = response.status
         ctx.response_headers = headers
         ctx.response_body = parse_body(response.body, headers.get("content-type"))
+        warnings: tuple[CheckFinding, ...] = ()
+        if self.checker is not None:
+            found = self._check(frame, sp, response, ctx)
+            if found.errors:
+                checked = Failure(
+                    FailureKind.RESPONSE_CHECK,
+                    status_code=response.status,
+                    findings=tuple(found.errors),
+                )
+                return Attempt(False, ctx, checked, tuple(found.warnings)), summary
+            warnings = tuple(found.warnings)
         retry_after = headers.get("retry-after")
         ra = None if retry_after is None else parse_retry_after(retry_after, state.clock.time())
         if ra is None:
@@ -294,8 +360,29 @@ class StepExecutor:
             frame.retry_after[sp.step_id] = ra
         failed = failed_criterion(sp.criteria, ctx)
         if failed is None:
-            return Attempt(True, ctx), summary
-        return Attempt(False, ctx, response_failure(ctx, failed)), summary
+            return Attempt(True, ctx, None, warnings), summary
+        return Attempt(False, ctx, response_failure(ctx, failed), warnings), summary
+
+    def _check(
+        self, frame: Frame, sp: StepPlan, response: HttpResponse, ctx: EvalContext
+    ) -> Findings:
+        """The response checks' findings (``--check-responses``), secrets masked."""
+        checker = self.checker
+        op = sp.operation
+        assert checker is not None and op is not None
+        source = frame.plan.loaded.sources.get(op.source)
+        description = source.openapi if source is not None else None
+        found = checker.check(
+            op, description, response.status, response.headers, ctx.response_body,
+            len(response.body),
+        )  # fmt: skip
+        secrets = self.state.secrets
+        if secrets and (found.errors or found.warnings):
+            found.errors = [replace(f, message=secrets.mask_str(f.message)) for f in found.errors]
+            found.warnings = [
+                replace(f, message=secrets.mask_str(f.message)) for f in found.warnings
+            ]
+        return found
 
     async def _send(
         self, frame: Frame, sp: StepPlan, built: BuiltRequest, resend_safe: bool
@@ -307,20 +394,7 @@ class StepExecutor:
         policy = state.options.retry if resend_safe else NO_RETRY
 
         def waiting(delay: float, attempt: int, why: str) -> None:
-            state.check_deadline(sp.step_id, delay)
-            if self.on_event is not None:
-                self.on_event(
-                    RunEvent(
-                        "waiting",
-                        state.run_id,
-                        sp.workflow_id,
-                        sp.step_id,
-                        delay=delay,
-                        attempt=attempt,
-                        depth=frame.depth,
-                    )
-                )
-            self.journal.flush()
+            self._before_wait(frame, sp, delay, attempt)
 
         try:
             response = await send_with_retries(

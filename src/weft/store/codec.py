@@ -1,13 +1,19 @@
-"""JSON as stored: orjson, with the secret scrub applied before anything is written.
+"""JSON documents as stored: orjson, scrubbed of secrets, compressed when long.
 
 :func:`dump` serialises at call time (the caller's objects may change afterwards) without the
 scrub; :func:`clean` applies the scrub to such bytes just before they are written. The store
 buffers dumped records and cleans only those it actually writes (the latest state of a run, the
 attempts the bounded history keeps), so superseded records never pay for the scrub.
+
+A stored document is :func:`pack`-ed: the clean JSON as it is when it is short, else a zero
+byte followed by its zlib compression (JSON never starts with a zero byte). The scrub always
+runs on the JSON before compression, so no encoding of a secret is ever written.
+:func:`unpack` reads both, and the TEXT documents of version-1 stores.
 """
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 import orjson
@@ -16,8 +22,16 @@ from weft.store.scrub import needs_scrub, scrub
 
 _JSON_OPTS = orjson.OPT_NON_STR_KEYS
 
+# documents at least this long are stored compressed (shorter ones gain too little)
+COMPRESS_MIN = 512
+# compression level by size: small documents compress well and fast at 6; large values
+# (see weft.store.encoder) at 1, which is several times faster for a few percent more bytes
+_LEVEL_SMALL, _LEVEL_LARGE, _LARGE = 6, 1, 64 * 1024
+_ZLIB = b"\x00"
 
-def _default(value: Any) -> Any:
+
+def default(value: Any) -> Any:
+    """orjson's fallback for the types it does not serialise itself."""
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value).decode("utf-8", "replace")
     if isinstance(value, set | frozenset):
@@ -30,9 +44,9 @@ def dump(value: Any) -> bytes:
     try:
         # without OPT_NON_STR_KEYS orjson is about twice as fast; the same bytes when every
         # key is a str, and an error (then the option) when one is not
-        return orjson.dumps(value, default=_default)
+        return orjson.dumps(value, default=default)
     except orjson.JSONEncodeError:
-        return orjson.dumps(value, default=_default, option=_JSON_OPTS)
+        return orjson.dumps(value, default=default, option=_JSON_OPTS)
 
 
 def dump_mapping(value: Any) -> bytes:
@@ -40,17 +54,51 @@ def dump_mapping(value: Any) -> bytes:
     return dump(value if type(value) is dict else dict(value))
 
 
-def clean(data: bytes) -> str:
+def clean(data: bytes) -> bytes:
     """Dumped JSON ready to store: credential headers scrubbed when any may occur."""
     if needs_scrub(data):
-        data = orjson.dumps(scrub(orjson.loads(data)), option=_JSON_OPTS)
-    return data.decode()
+        return orjson.dumps(scrub(orjson.loads(data)), option=_JSON_OPTS)
+    return data
 
 
-def to_json(value: Any) -> str:
-    """Serialise ``value`` for storage, scrubbing credential headers first when any may occur."""
-    return clean(dump(value))
+def pack(data: bytes) -> bytes:
+    """Clean JSON as stored: compressed when it is long enough to gain from it."""
+    if len(data) < COMPRESS_MIN:
+        return data
+    level = _LEVEL_LARGE if len(data) >= _LARGE else _LEVEL_SMALL
+    return _ZLIB + zlib.compress(data, level)
 
 
-def from_json(text: str | None) -> Any:
-    return None if text is None else orjson.loads(text)
+def to_stored(value: Any) -> bytes:
+    """``value`` dumped, scrubbed and packed."""
+    return pack(clean(dump(value)))
+
+
+def unpack_bytes(data: bytes | memoryview | str) -> bytes:
+    """The JSON of a stored document."""
+    if isinstance(data, str):
+        return data.encode()
+    raw = bytes(data)
+    if raw[:1] == _ZLIB:
+        return zlib.decompress(raw[1:])
+    return raw
+
+
+def unpack(data: bytes | memoryview | str | None) -> Any:
+    """A stored document's value (``None`` for ``None``)."""
+    if data is None:
+        return None
+    return orjson.loads(unpack_bytes(data))
+
+
+__all__ = [
+    "COMPRESS_MIN",
+    "clean",
+    "default",
+    "dump",
+    "dump_mapping",
+    "pack",
+    "to_stored",
+    "unpack",
+    "unpack_bytes",
+]

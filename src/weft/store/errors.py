@@ -12,7 +12,8 @@ class RunStoreError(StoreError):
     """A :class:`StoreError` with a machine-readable ``kind``.
 
     ``kind`` is one of ``corrupt``, ``foreign``, ``too_new``, ``full``, ``locked``, ``io``,
-    ``closed``, ``unknown_run``. A failed recorder call never damages what was already recorded:
+    ``closed``, ``unknown_run``, ``unreachable`` (a database server that cannot be reached or
+    refuses the connection). A failed recorder call never damages what was already recorded:
     its transaction is rolled back and earlier records stay readable.
     """
 
@@ -29,7 +30,7 @@ class RunStoreError(StoreError):
         super().__init__(what, where=where, why=why, hint=hint)
 
 
-def corrupt(path: Path, detail: str) -> RunStoreError:
+def corrupt(path: str | Path, detail: str) -> RunStoreError:
     return RunStoreError(
         "the run store is not a readable SQLite database",
         kind="corrupt",
@@ -42,18 +43,19 @@ def corrupt(path: Path, detail: str) -> RunStoreError:
     )
 
 
-def foreign(path: Path, tables: list[str]) -> RunStoreError:
+def foreign(path: str | Path, tables: list[str], what: str = "file") -> RunStoreError:
     shown = ", ".join(tables[:5]) + (", …" if len(tables) > 5 else "")
+    kind = "an SQLite database" if what == "file" else "a database"
     return RunStoreError(
-        "this file is an SQLite database of another application, not a weft run store",
+        f"this {what} is {kind} of another application, not a weft run store",
         kind="foreign",
         where=str(path),
         why=f"it has tables weft did not create ({shown}) and no weft schema_version",
-        hint="point --store / WEFT_STORE at another file; weft left this one untouched",
+        hint=f"point --store / WEFT_STORE at another {what}; weft left this one untouched",
     )
 
 
-def too_new(path: Path, found: int, supported: int) -> RunStoreError:
+def too_new(path: str | Path, found: int, supported: int) -> RunStoreError:
     return RunStoreError(
         "the run store was written by a newer weft",
         kind="too_new",
@@ -63,7 +65,7 @@ def too_new(path: Path, found: int, supported: int) -> RunStoreError:
     )
 
 
-def closed(path: Path) -> RunStoreError:
+def closed(path: str | Path) -> RunStoreError:
     return RunStoreError(
         "the run store is closed",
         kind="closed",
@@ -73,7 +75,7 @@ def closed(path: Path) -> RunStoreError:
     )
 
 
-def unknown_run(path: Path, run_id: str, action: str) -> RunStoreError:
+def unknown_run(path: str | Path, run_id: str, action: str) -> RunStoreError:
     return RunStoreError(
         f"cannot record {action}: run {run_id!r} was never started in this store",
         kind="unknown_run",
@@ -83,7 +85,9 @@ def unknown_run(path: Path, run_id: str, action: str) -> RunStoreError:
     )
 
 
-def from_sqlite(exc: sqlite3.Error, path: Path, action: str, busy_timeout: float) -> RunStoreError:
+def from_sqlite(
+    exc: sqlite3.Error, path: str | Path, action: str, busy_timeout: float
+) -> RunStoreError:
     """Translate a sqlite3 exception raised while doing ``action``."""
     detail = str(exc)
     low = detail.lower()

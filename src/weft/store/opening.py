@@ -1,103 +1,74 @@
-"""Opening the store: location, file checks (corrupt, foreign, too new), pragmas, migrations."""
+"""Opening a run store: a SQLite file (a path) or a PostgreSQL database (a ``postgresql://``
+URL), from an argument, ``$WEFT_STORE`` or the per-user default file."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import sqlite3
 from collections.abc import Callable
 
 from weft.errors import UsageError
-from weft.store import errors as E
-from weft.store.paths import resolve_store_path
-from weft.store.schema import LATEST_VERSION, migrate, read_version, user_tables
-from weft.store.sqlite_store import FLUSH_INTERVAL, RunStore
+from weft.store.database import Database
+from weft.store.paths import STORE_ENV, resolve_store_path
+from weft.store.postgres_database import is_postgres_url, open_postgres
+from weft.store.protocol import RunStore
+from weft.store.sql_store import FLUSH_INTERVAL, SqlRunStore
+from weft.store.sqlite_database import SYNCHRONOUS, open_sqlite
 
-DURABILITY = {"normal": "NORMAL", "strict": "FULL"}
+DURABILITY = tuple(SYNCHRONOUS)  # ("normal", "strict")
+
+StoreTarget = str | os.PathLike[str]
+
+
+def store_target(target: StoreTarget | None) -> str:
+    """What ``target`` names: itself, else ``$WEFT_STORE``, else the per-user default file."""
+    if target is not None and str(target) != "":
+        return os.fspath(target)
+    env = os.environ.get(STORE_ENV)
+    if env and is_postgres_url(env):
+        return env
+    return str(resolve_store_path(None))
 
 
 def open_store(
-    path: str | os.PathLike[str] | None = None,
+    target: StoreTarget | None = None,
     *,
     durability: str = "normal",
     busy_timeout: float = 5.0,
     flush_interval: float = FLUSH_INTERVAL,
     monotonic: Callable[[], float] | None = None,
 ) -> RunStore:
-    """Open (creating if needed) the run store at ``path``, ``$WEFT_STORE`` or the default place.
+    """Open (creating if needed) the run store ``target``: a path (SQLite) or a
+    ``postgresql://`` URL; default ``$WEFT_STORE``, else the per-user file.
 
-    ``durability``: ``"normal"`` (WAL, ``synchronous=NORMAL``; unsafe steps' records committed at
-    once, resend-safe ones buffered up to ``flush_interval`` seconds — a crash loses at most that
-    much resend-safe progress, which resume redoes; not power-loss-safe for the last commits) or
-    ``"strict"`` (``synchronous=FULL``, every record committed before the call returns); see
-    :mod:`weft.store.sqlite_store`. ``busy_timeout``: seconds to wait for another process's
-    write lock before a :class:`StoreError` (kind ``locked``). ``monotonic``: the time source
-    of ``flush_interval`` (tests; a given one turns the background flusher off).
+    ``durability``: ``"normal"`` (unsafe steps' records committed at once, resend-safe ones
+    buffered up to ``flush_interval`` seconds — a crash loses at most that much resend-safe
+    progress, which resume redoes; a commit does not wait for the disk) or ``"strict"`` (every
+    record committed and synced before the call returns); see :mod:`weft.store.sql_store`.
+    ``busy_timeout``: seconds to wait for another process's lock before a
+    :class:`~weft.store.RunStoreError` (kind ``locked``). ``monotonic``: the time source of
+    ``flush_interval`` (tests; a given one turns the background flusher off).
     ``$WEFT_STORE_FLUSH_INTERVAL`` overrides the default interval (crash tests widen it).
-    A corrupt, foreign or too-new file raises a :class:`StoreError` and is left untouched.
+    A corrupt, foreign or too-new store raises a :class:`~weft.store.RunStoreError` and is left
+    untouched.
     """
-    if durability not in DURABILITY:
+    if durability not in SYNCHRONOUS:
         raise UsageError(
             f"unknown store durability {durability!r}",
-            why=f"expected one of {', '.join(DURABILITY)}",
+            why=f"expected one of {', '.join(SYNCHRONOUS)}",
             hint="use durability='normal' (default) or 'strict'",
         )
-    store_path = resolve_store_path(path)
-    try:
-        store_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    except OSError as exc:
-        raise E.RunStoreError(
-            "cannot create the run store's directory",
-            kind="io",
-            where=str(store_path.parent),
-            why=str(exc),
-            hint="create it, fix its permissions, or choose another --store / WEFT_STORE",
-        ) from exc
-    created = not store_path.exists()
-    try:
-        conn = sqlite3.connect(
-            str(store_path), timeout=busy_timeout, isolation_level=None, check_same_thread=False
-        )
-    except sqlite3.Error as exc:
-        raise E.from_sqlite(exc, store_path, "open the store", busy_timeout) from exc
-    try:
-        if created and os.name == "posix":
-            os.chmod(store_path, 0o600)
-        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        tables = user_tables(conn)
-        version = read_version(conn) if "schema_version" in tables else None
-        if tables and version is None:
-            raise E.foreign(store_path, tables)
-        if version is not None and version > LATEST_VERSION:
-            raise E.too_new(store_path, version, LATEST_VERSION)
-        conn.execute("PRAGMA journal_mode = WAL").fetchone()
-        conn.execute(f"PRAGMA synchronous = {DURABILITY[durability]}")
-        if version is None or version < LATEST_VERSION:
-            migrate(conn, version)
-    except E.RunStoreError:
-        conn.close()
-        raise
-    except sqlite3.Error as exc:
-        conn.close()
-        raise E.from_sqlite(exc, store_path, "open the store", busy_timeout) from exc
-    except OSError as exc:
-        conn.close()
-        raise E.RunStoreError(
-            "cannot open the run store",
-            kind="io",
-            where=str(store_path),
-            why=str(exc),
-            hint="check the file's permissions, or choose another --store / WEFT_STORE",
-        ) from exc
+    where = store_target(target)
+    db: Database
+    if is_postgres_url(where):
+        db = open_postgres(where, durability, busy_timeout)
+    else:
+        db = open_sqlite(resolve_store_path(where), durability, busy_timeout)
     env_interval = os.environ.get("WEFT_STORE_FLUSH_INTERVAL")
     if env_interval and flush_interval == FLUSH_INTERVAL:
         with contextlib.suppress(ValueError):
             flush_interval = max(float(env_interval), 0.0)
-    return RunStore(
-        conn,
-        store_path,
-        durability,
-        busy_timeout,
-        flush_interval=flush_interval,
-        monotonic=monotonic,
-    )
+    return SqlRunStore(db, durability, flush_interval=flush_interval, monotonic=monotonic)
+
+
+__all__ = ["DURABILITY", "StoreTarget", "open_store", "store_target"]

@@ -9,6 +9,16 @@ from typing import Any
 # resume) and `outcome_unknown` (awaiting a decision to resend) are kept unless asked for.
 TERMINAL_STATUSES: tuple[str, ...] = ("succeeded", "failed", "cancelled", "canceled")
 
+# every status a recorded run can have (what `weft runs list --status` accepts)
+RUN_STATUSES: tuple[str, ...] = (
+    "running",
+    "succeeded",
+    "failed",
+    "outcome_unknown",
+    "cancelled",
+    "canceled",
+)
+
 
 @dataclass(slots=True, frozen=True)
 class PendingRequest:
@@ -46,6 +56,13 @@ class StepStats:
 
 @dataclass(slots=True, frozen=True)
 class RunSummary:
+    """What a list of runs shows of one run.
+
+    ``duration``: seconds the run took (its result's ``duration``; ``None`` until it ended).
+    ``cost``: the result's ``cost`` output, else a numeric ``cost`` label (``None`` without
+    either). ``cursor``: pass it as ``list_runs(before=…)`` to get the runs after this one.
+    """
+
     run_id: str
     workflow_id: str
     status: str
@@ -54,6 +71,9 @@ class RunSummary:
     created_at: float
     updated_at: float
     error: dict[str, Any] | None = None
+    duration: float | None = None
+    cost: float | None = None
+    cursor: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,12 +84,19 @@ class RunSummary:
             "labels": dict(self.labels),
             "createdAt": self.created_at,
             "updatedAt": self.updated_at,
+            "duration": self.duration,
+            "cost": self.cost,
             "error": self.error,
+            "cursor": self.cursor,
         }
 
 
 @dataclass(slots=True, frozen=True)
 class StoredRun:
+    """Everything recorded about a run. A run that ended ``succeeded`` has no ``state`` (``{}``:
+    it is never resumed) and no ``steps``/``attempts`` (its ``result`` lists its steps); a
+    failed one keeps its state (it may be resumable) and the last attempt of each step."""
+
     run_id: str
     document_uri: str
     document_hash: str
@@ -85,6 +112,8 @@ class StoredRun:
     updated_at: float
     steps: list[StepStats] = field(default_factory=list)
     attempts: list[StoredAttempt] = field(default_factory=list)
+    duration: float | None = None
+    cost: float | None = None
 
     def to_result(self) -> dict[str, Any]:
         """The ``weft run --json`` shape: the stored final result, or one built from records."""

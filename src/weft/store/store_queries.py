@@ -1,41 +1,45 @@
 """The run store's read side (each call reads one snapshot, after writing what is buffered) and
-pruning: mixed into :class:`~weft.store.sqlite_store.RunStore`, which owns the connection."""
+pruning: mixed into :class:`~weft.store.sql_store.SqlRunStore`, which owns the connection."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from weft.errors import UsageError
-from weft.store.queries import list_sql, read_run, summaries
+from weft.store import values as V
+from weft.store.database import Database
+from weft.store.queries import count_sql, list_sql, read_run, summaries
 from weft.store.records import TERMINAL_STATUSES, RunSummary, StoredRun
 
+if TYPE_CHECKING:
+    from weft.store.buffer import Writer
+
 T = TypeVar("T")
+_CHUNK = 500  # ids per statement when deleting many runs' rows
 
 
 class RunQueries:
-    """Reads and pruning of recorded runs (see :class:`~weft.store.sqlite_store.RunStore`)."""
+    """Reads and pruning of recorded runs (see :class:`~weft.store.sql_store.SqlRunStore`)."""
 
-    path: Path
+    location: str
     _lock: threading.Lock
 
-    if TYPE_CHECKING:  # provided by RunStore
+    if TYPE_CHECKING:  # provided by SqlRunStore
 
-        def _read(self, action: str, body: Callable[[sqlite3.Connection], T]) -> T: ...
+        def _read(self, action: str, body: Callable[[Database], T]) -> T: ...
 
-        def _transaction(
-            self, action: str, body: Callable[[sqlite3.Connection], T] | None
-        ) -> T | None: ...
+        def _transaction(self, action: str, body: Callable[[Writer], T] | None) -> T | None: ...
 
         def _forget(self, run_id: str) -> None: ...
 
+        def _database(self) -> Database: ...
+
     def get_run(self, run_id: str) -> StoredRun | None:
         """Everything recorded about a run, or ``None`` when the store has no such run."""
-        return self._read("read a run", lambda conn: read_run(conn, run_id))
+        return self._read("read a run", lambda db: read_run(db, run_id))
 
     def require_run(self, run_id: str) -> StoredRun:
         """The run, or a clear :class:`~weft.errors.UsageError` naming this store."""
@@ -43,7 +47,7 @@ class RunQueries:
         if run is None:
             raise UsageError(
                 f"no run {run_id} in the run store",
-                where=str(self.path),
+                where=self.location,
                 hint="list recorded runs with `weft runs list` (or pass the right --store)",
             )
         return run
@@ -52,8 +56,8 @@ class RunQueries:
         """Everything recorded about each of ``run_ids`` that is in the store (in that order),
         read in one go (one snapshot) — e.g. a finished batch's rows."""
 
-        def body(conn: sqlite3.Connection) -> list[StoredRun]:
-            runs = (read_run(conn, run_id) for run_id in run_ids)
+        def body(db: Database) -> list[StoredRun]:
+            runs = (read_run(db, run_id) for run_id in run_ids)
             return [run for run in runs if run is not None]
 
         return self._read("read runs", body)
@@ -64,44 +68,75 @@ class RunQueries:
         workflow_id: str | None = None,
         labels: Mapping[str, str] | None = None,
         limit: int | None = 100,
+        before: str | None = None,
     ) -> list[RunSummary]:
-        """Runs, newest first, filtered by status(es), workflow and labels (all must match)."""
-        sql, args = list_sql(status, workflow_id, labels, limit)
-        return self._read("list runs", lambda conn: summaries(conn, sql, args))
+        """Runs, newest first, filtered by status(es), workflow and labels (all must match),
+        after the run whose ``cursor`` is ``before``."""
+        sql, args = list_sql(status, workflow_id, labels, limit, before)
+        return self._read("list runs", lambda db: summaries(db, sql, args))
 
     def find_runs(self, labels: Mapping[str, str]) -> list[RunSummary]:
         """Every run carrying all of ``labels``, oldest first (e.g. a batch's rows)."""
-        runs = self.list_runs(labels=labels, limit=None)
-        runs.reverse()
-        return runs
+        sql, args = list_sql(None, None, labels, None, oldest_first=True)
+        return self._read("find runs", lambda db: summaries(db, sql, args))
+
+    def count_runs(
+        self,
+        status: str | Sequence[str] | None = None,
+        workflow_id: str | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> int:
+        """How many runs match (as :meth:`list_runs` without a limit)."""
+        sql, args = count_sql(status, workflow_id, labels)
+
+        def body(db: Database) -> int:
+            row = db.execute(sql, args).fetchone()
+            return 0 if row is None else int(row[0])
+
+        return self._read("count runs", body)
 
     def prune(
         self, older_than_seconds: float, statuses: Sequence[str] | None = TERMINAL_STATUSES
     ) -> int:
-        """Delete runs with one of ``statuses`` not updated for ``older_than_seconds``.
-
-        ``statuses=None`` means every status. Returns how many runs were deleted.
-        """
+        """Delete runs with one of ``statuses`` not updated for ``older_than_seconds``, with
+        all their rows, and give the space back (SQLite: ``incremental_vacuum``; PostgreSQL:
+        ``VACUUM``). ``statuses=None`` means every status. Returns how many were deleted."""
         cutoff = time.time() - float(older_than_seconds)
         cond = "updated_at < ?"
         args: list[Any] = [cutoff]
         if statuses is not None:
             cond += f" AND status IN ({', '.join('?' * len(statuses))})" if statuses else " AND 0=1"
             args.extend(statuses)
-        chosen = f"SELECT run_id FROM runs WHERE {cond}"
 
-        def body(conn: sqlite3.Connection) -> list[str]:
-            ids = [r[0] for r in conn.execute(chosen, args)]
-            for table in ("attempts", "step_stats", "run_labels"):
-                conn.execute(f"DELETE FROM {table} WHERE run_id IN ({chosen})", args)
-            conn.execute(f"DELETE FROM runs WHERE {cond}", args)
-            return ids
+        def body(writer: Writer) -> list[str]:
+            db = writer.db
+            # the runs first: a run its recorder updated meanwhile no longer matches
+            deleted = db.execute(
+                f"DELETE FROM runs WHERE {cond} RETURNING id, run_id, labels", args
+            ).fetchall()
+            pks = [int(r[0]) for r in deleted]
+            for i in range(0, len(pks), _CHUNK):
+                chunk = pks[i : i + _CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                for table in ("attempts", "step_stats", "run_values"):
+                    db.execute(f"DELETE FROM {table} WHERE run IN ({marks})", chunk)
+            db.executemany(
+                "DELETE FROM run_labels WHERE name = ? AND value = ? AND run = ?",
+                [
+                    (str(name), str(value), int(r[0]))
+                    for r in deleted
+                    for name, value in (V.decode(r[2], None) or {}).items()
+                ],
+            )
+            return [str(r[1]) for r in deleted]
 
         with self._lock:
-            deleted = self._transaction("prune runs", body) or []
-            for run_id in deleted:
+            gone = self._transaction("prune runs", body) or []
+            for run_id in gone:
                 self._forget(run_id)
-        return len(deleted)
+            if gone:
+                self._database().reclaim()
+        return len(gone)
 
 
 __all__ = ["RunQueries"]
