@@ -70,10 +70,10 @@ def find_leaks(secrets: Iterable[str], outputs: Mapping[str, bytes]) -> list[str
 
 
 def store_files(store: Path) -> dict[str, bytes]:
-    """The bytes of a SQLite store and its WAL/SHM files (those that exist)."""
-    out = {}
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        path = Path(str(store) + suffix)
-        if path.exists():
-            out[path.name] = path.read_bytes()
-    return out
+    """What a SQLite run store holds: its files' bytes (database, WAL, SHM) and every stored
+    value, compressed documents unpacked (``weft.testing.store_contents``)."""
+    from weft.testing.store_contents import store_contents
+
+    if not store.exists():
+        return {}
+    return {store.name: store_contents(store)}

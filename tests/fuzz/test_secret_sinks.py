@@ -63,6 +63,17 @@ OPENAPI: dict[str, Any] = {
         **_operation("get", "get", "echo"),
         **_operation("postJson", "post", "json", **_body("application/json")),
         **_operation("postForm", "post", "form", **_body("application/x-www-form-urlencoded")),
+        # credentials from the description's security schemes (``--auth``)
+        **_operation("getBearer", "get", "bearer", security=[{"bearer": []}]),
+        **_operation("getBasic", "get", "basic", security=[{"basic": []}]),
+        **_operation("getKey", "get", "key", security=[{"key": []}]),
+    },
+    "components": {
+        "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "basic": {"type": "http", "scheme": "basic"},
+            "key": {"type": "apiKey", "in": "query", "name": "key"},
+        }
     },
 }
 
@@ -147,6 +158,9 @@ ARAZZO: dict[str, Any] = {
                 },
             ),
         ),
+        _workflow("auth-bearer", _step("getBearer", None)),
+        _workflow("auth-basic", _step("getBasic", None)),
+        _workflow("auth-apikey", _step("getKey", None)),
         # a criterion that reads the echoed body: its explanation quotes what it compared
         _workflow(
             "criterion",
@@ -183,14 +197,20 @@ def document(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # the secret inputs each workflow sends (``cred`` is a plain input: it is secret because a
 # sensitive header sends it, which weft learns from the document)
 USES = {"bearer": ("token",), "basic": ("cred",), "apikey": ("key",), "json-body": ("pw",),
-        "form-body": ("pw",), "criterion": ("token", "pw")}  # fmt: skip
+        "form-body": ("pw",), "criterion": ("token", "pw"), "auth-bearer": (),
+        "auth-basic": (), "auth-apikey": ()}  # fmt: skip
 VALUES = {"token": TOKEN, "key": API_KEY, "pw": PASSWORD, "cred": BASIC}
+# the credentials of the description's security schemes, given with --auth
+AUTH = {"auth-bearer": f"bearer={TOKEN}", "auth-apikey": f"key={API_KEY}",
+        "auth-basic": f"basic=someone@example.com:{BASIC_PASSWORD}"}  # fmt: skip
 
 
 def _inputs(workflow: str, status: str, style: str) -> list[str]:
     args = ["-i", f"status={status}", "-i", f"style={style}"]
     for name in USES[workflow]:
         args += ["-i", f"{name}={VALUES[name]}"]
+    if workflow in AUTH:
+        args += ["--auth", AUTH[workflow]]
     return args
 
 
@@ -229,7 +249,9 @@ def test_weft_run_and_runs_show_never_show_a_secret(
     # the server did receive every secret it was meant to (else this test proves nothing)
     sent = "\n".join(echo.requests)
     planted = {"bearer": TOKEN, "apikey": "SEKRIT%2Bb64%2Fkey%3D", "basic": BASIC,
-               "json-body": "pa\\\"ss", "form-body": "pa%22ss", "criterion": TOKEN}  # fmt: skip
+               "json-body": "pa\\\"ss", "form-body": "pa%22ss", "criterion": TOKEN,
+               "auth-bearer": TOKEN, "auth-apikey": "SEKRIT%2Bb64%2Fkey%3D",
+               "auth-basic": BASIC}  # fmt: skip
     assert planted[workflow] in sent
     for run_id in run_ids:
         outcomes.append(run_cli(["runs", "show", run_id, "--store", str(store), "--json"]))
@@ -256,7 +278,7 @@ def test_weft_batch_results_and_store_never_hold_a_secret(
         outcome = run_cli(
             ["batch", str(document), "-w", workflow, "--inputs", str(rows),
              "--server", f"echo={echo.base_url}", "--store", str(store), "--out", str(results),
-             "--json"]
+             "--json", *(["--auth", AUTH[workflow]] if workflow in AUTH else [])]
         )  # fmt: skip
         assert_clean(outcome)
         assert outcome.code == 1, outcome  # some rows answered 4xx/5xx
