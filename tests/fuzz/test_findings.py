@@ -357,3 +357,13 @@ def test_a_password_that_does_not_match_its_schema_is_not_shown(tmp_path: Path) 
     assert outcome.code == 2
     assert "does not match '^[0-9]+$'" in outcome.stderr
     assert repr(secret)[1:-1] not in outcome.stderr and secret not in outcome.stderr
+
+
+def test_lint_of_an_output_whose_pointer_is_not_one_is_a_warning(tmp_path: Path) -> None:
+    steps = [{"stepId": "get", "operationId": "getPet",
+              "parameters": [{"name": "petId", "in": "path", "value": "1"}],
+              "outputs": {"x": "$response.body#/~~~~~"}}]  # fmt: skip
+    path = write(tmp_path, arazzo(steps), openapi=PETS_OPENAPI)
+    outcome = run_cli(["lint", str(path)])  # it was an internal error (ExpressionError)
+    assert outcome.code == 0
+    assert "warning arazzo/invalid-output: output 'x' never has a value" in outcome.stdout
