@@ -274,8 +274,9 @@ def _mutate_step(draw: st.DrawFn, tree: Any) -> None:
     if what == "criteria":
         step["successCriteria"] = [{"condition": draw(st.sampled_from(CONDITIONS))}]
     elif what == "typed":
-        step.setdefault("successCriteria", []).append(copy.deepcopy(draw(st.sampled_from(
-            TYPED_CRITERIA))))  # fmt: skip
+        criteria = step.get("successCriteria")
+        typed = copy.deepcopy(draw(st.sampled_from(TYPED_CRITERIA)))
+        step["successCriteria"] = [*criteria, typed] if isinstance(criteria, list) else [typed]
     elif what == "action":
         key = draw(st.sampled_from(["onSuccess", "onFailure"]))
         step[key] = [copy.deepcopy(draw(st.sampled_from(ACTIONS)))]
