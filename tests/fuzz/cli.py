@@ -75,7 +75,9 @@ def run_cli(
     stdin: str | None = None,
 ) -> Outcome:
     """``weft ARGS`` in this process; a defect (exit 70) is run once more with ``WEFT_DEBUG=1``
-    so the outcome shows its traceback."""
+    so the outcome shows its traceback. NUL characters are dropped from ``args``: no command
+    line can carry them (``execve`` ends each argument at the first one)."""
+    args = [a.replace("\x00", "") for a in args]
     outcome = _run_once(args, env, timeout, stdin)
     if outcome.code == 70:
         debug = {**(env or {}), "WEFT_DEBUG": "1"}
