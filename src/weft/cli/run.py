@@ -17,8 +17,10 @@ from weft.cli.options import (
     read_inputs_file,
     write_json,
 )
+from weft.cli.report_options import report_options, write_reports
 
 if TYPE_CHECKING:
+    from weft.cli.report_options import ReportFiles
     from weft.document import LoadedDocument
     from weft.engine.result import RunResult
 
@@ -83,6 +85,7 @@ def _resumable(result: RunResult) -> bool:
 @click.option("--store", "store_path", metavar="PATH|URL", help=STORE_HELP)
 @click.option("--no-store", is_flag=True, help="Do not record the run.")
 @network_options()
+@report_options()
 def run(
     document: str,
     workflow_id: str | None,
@@ -98,6 +101,7 @@ def run(
     store_path: str | None,
     no_store: bool,
     net: NetworkChoices,
+    reports: ReportFiles,
 ) -> None:
     """Run a workflow of an Arazzo document."""
     from weft.api import ensure_runnable, load_document, run_async
@@ -128,10 +132,11 @@ def run(
                 plan.workflow_id,
                 inputs,
                 options=options,
-                on_event=ProgressPrinter(),
+                on_event=reports.listen(ProgressPrinter()),
                 http=net.http,
             )
         )
+        write_reports(lambda: reports.write_run(result))
         emit_result(result, as_json, loaded, recorded=False)
         return
     else:
@@ -142,11 +147,12 @@ def run(
                     plan.workflow_id,
                     inputs,
                     options=options,
-                    on_event=ProgressPrinter(),
+                    on_event=reports.listen(ProgressPrinter()),
                     recorder=store,
                     http=net.http,
                 )
             )
+            write_reports(lambda: reports.write_run(result, store))
     emit_result(result, as_json, loaded)
 
 

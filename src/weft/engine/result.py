@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import html
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote, unquote_plus
 
 from weft.engine.failure import Failure, RunStatus, StepStatus
 from weft.engine.failure_text import outcome_unknown_advice
+from weft.secrets import MASK, is_sensitive_header
+
+if TYPE_CHECKING:
+    from weft.secrets import SecretSet
 
 SUCCEEDED = RunStatus.SUCCEEDED
 FAILED = RunStatus.FAILED
@@ -164,7 +171,8 @@ class RunEvent:
     ``kind``: ``run_started``, ``run_recorded`` (the run's start is durable in the run store:
     from now on ``weft resume`` can find it; sent before the first request that may act),
     ``step_started``, ``step_finished``, ``waiting`` (a delay before the next attempt: retry,
-    pacing), ``run_finished``.
+    pacing), ``run_finished``; ``exchange`` (one request on the wire and its answer, automatic
+    resends included: ``exchange``) only to a listener whose ``wants_exchanges`` is true.
     """
 
     kind: str
@@ -181,19 +189,153 @@ class RunEvent:
     status: RunStatus | None = None  # run status (run_finished)
     depth: int = 0  # nesting level of the workflow (0 = the run's workflow)
     result: RunResult | None = None  # run_finished only
+    exchange: Exchange | None = None  # exchange only
 
     @property
     def reason(self) -> str | None:
         return self.failure.reason if self.failure is not None else None
 
 
+Headers = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One request as sent and its answer (``status`` ``None``: no answer came, ``error`` says
+    why: a transport error kind, ``detail`` its words), secrets masked (:func:`masked_exchange`).
+    ``started``: wall-clock seconds since the epoch; ``elapsed``: seconds until the whole answer
+    (or the failure)."""
+
+    method: str
+    url: str
+    request_headers: Headers
+    request_body: bytes | None
+    started: float
+    elapsed: float
+    status: int | None = None
+    response_headers: Headers = ()
+    response_body: bytes | None = None
+    final_url: str | None = None
+    error: str | None = None
+    detail: str | None = None
+
+
+def masked_exchange(
+    secrets: SecretSet,
+    method: str,
+    url: str,
+    request_headers: Sequence[tuple[str, str]],
+    request_body: bytes | None,
+    started: float,
+    elapsed: float,
+    *,
+    status: int | None = None,
+    response_headers: Mapping[str, str] | None = None,
+    response_body: bytes | None = None,
+    final_url: str | None = None,
+    error: str | None = None,
+    detail: str | None = None,
+) -> Exchange:
+    """An :class:`Exchange` with every secret of ``secrets`` masked (:func:`mask_text`):
+    sensitive headers whole (both ways), and secrets in the URL, other headers, the bodies."""
+    if not secrets:
+        return Exchange(
+            method, url, tuple(request_headers), request_body, started, elapsed, status,
+            tuple((response_headers or {}).items()), response_body, final_url, error, detail,
+        )  # fmt: skip
+    return Exchange(
+        method,
+        mask_text(secrets, url),
+        _mask_headers(secrets, request_headers),
+        mask_body(secrets, request_body),
+        started,
+        elapsed,
+        status,
+        _mask_headers(secrets, (response_headers or {}).items()),
+        mask_body(secrets, response_body),
+        None if final_url is None else mask_text(secrets, final_url),
+        error,
+        None if detail is None else mask_text(secrets, detail),
+    )
+
+
+def _mask_headers(secrets: SecretSet, headers: Iterable[tuple[str, str]]) -> Headers:
+    return tuple((k, MASK if is_sensitive_header(k) else mask_text(secrets, v)) for k, v in headers)
+
+
+# a JSON string literal with at least one escape; a run of URL text holding %XX or "+"
+_JSON_ESCAPED_STRING = re.compile(r'"[^"\\\n]*\\.(?:[^"\\\n]|\\.)*"')
+_URL_TEXT = r"[^\s&=?#\"'<>,;()\[\]{}]*"
+_ENCODED_RUN = re.compile(_URL_TEXT + r"(?:%[0-9A-Fa-f]{2}|\+)" + _URL_TEXT)
+_MAX_DEPTH = 4  # encodings inside encodings looked through (JSON in JSON in a query ...)
+
+
+def mask_text(secrets: SecretSet, text: str, depth: int = 0) -> str:
+    """``text`` with every secret masked, also where it is written encoded: inside JSON string
+    literals with escapes (``\\"``, ``\\u00f6`` ...) and in percent-encoded (or ``+``-spaced)
+    URL and form components, each looked through recursively (JSON text inside a JSON string,
+    a URL inside JSON ...); a text that holds a secret only once decoded whole (partly
+    percent-decoded, HTML entities) is given decoded, with the secret masked."""
+    text = secrets.mask_str(text)
+    if not secrets or depth >= _MAX_DEPTH:
+        return text
+
+    def literal(match: re.Match[str]) -> str:
+        import orjson
+
+        try:
+            value = orjson.loads(match.group(0))
+        except orjson.JSONDecodeError:
+            return match.group(0)
+        if not isinstance(value, str):
+            return match.group(0)
+        masked = mask_text(secrets, value, depth + 1)
+        return match.group(0) if masked == value else orjson.dumps(masked).decode()
+
+    def component(match: re.Match[str]) -> str:
+        run = match.group(0)
+        for decoded in {unquote(run), unquote_plus(run)}:
+            if decoded == run:
+                continue
+            masked = mask_text(secrets, decoded, depth + 1)
+            if masked != decoded:
+                return quote(masked, safe="/*:@!$'()*+,;~-._")
+        return run
+
+    if "\\" in text:
+        text = _JSON_ESCAPED_STRING.sub(literal, text)
+    if "%" in text or "+" in text:
+        text = _ENCODED_RUN.sub(component, text)
+    # a secret still there under an encoding of the whole text (partly decoded, entities):
+    # the text is given decoded, masked
+    for decode in (unquote, unquote_plus, html.unescape):
+        decoded = decode(text)
+        if decoded != text and secrets.mask_str(decoded) != decoded:
+            return mask_text(secrets, decoded, depth + 1)
+    return text
+
+
+def mask_body(secrets: SecretSet, body: bytes | None) -> bytes | None:
+    """``body`` with every secret masked as :func:`mask_text` does (bytes that are not UTF-8
+    are kept as they are)."""
+    if not body or not secrets:
+        return body
+    text = body.decode("utf-8", "surrogateescape")
+    masked = mask_text(secrets, text)
+    return body if masked == text else masked.encode("utf-8", "surrogateescape")
+
+
 __all__ = [
     "FAILED",
     "OUTCOME_UNKNOWN",
     "SUCCEEDED",
+    "Exchange",
     "RunEvent",
     "RunResult",
     "RunStatus",
     "StepResult",
     "StepStatus",
+    "mask_body",
+    "mask_text",
+    "masked_exchange",
 ]
