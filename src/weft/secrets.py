@@ -11,11 +11,12 @@ from __future__ import annotations
 import base64
 import contextlib
 import functools
+import html
 import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 import orjson
 
@@ -309,6 +310,68 @@ def _escape(text: str) -> str:
         return text
 
 
+# a JSON string literal with at least one escape; a run of URL text holding %XX or "+"
+_JSON_ESCAPED_STRING = re.compile(r'"[^"\\\n]*\\.(?:[^"\\\n]|\\.)*"')
+_URL_TEXT = r"[^\s&=?#\"'<>,;()\[\]{}]*"
+_ENCODED_RUN = re.compile(_URL_TEXT + r"(?:%[0-9A-Fa-f]{2}|\+)" + _URL_TEXT)
+_MAX_DEPTH = 4  # encodings inside encodings looked through (JSON in JSON in a query ...)
+
+
+def mask_text(secrets: SecretSet, text: str, depth: int = 0) -> str:
+    """``text`` with every secret masked, also where it is written encoded: inside JSON string
+    literals with escapes (``\\"``, ``\\u00f6`` ...) and in percent-encoded (or ``+``-spaced)
+    URL and form components, each looked through recursively (JSON text inside a JSON string,
+    a URL inside JSON ...); a text that holds a secret only once decoded whole (partly
+    percent-decoded, HTML entities) is given decoded, with the secret masked."""
+    text = secrets.mask_str(text)
+    if not secrets or depth >= _MAX_DEPTH:
+        return text
+
+    def literal(match: re.Match[str]) -> str:
+        import orjson
+
+        try:
+            value = orjson.loads(match.group(0))
+        except orjson.JSONDecodeError:
+            return match.group(0)
+        if not isinstance(value, str):
+            return match.group(0)
+        masked = mask_text(secrets, value, depth + 1)
+        return match.group(0) if masked == value else orjson.dumps(masked).decode()
+
+    def component(match: re.Match[str]) -> str:
+        run = match.group(0)
+        for decoded in {unquote(run), unquote_plus(run)}:
+            if decoded == run:
+                continue
+            masked = mask_text(secrets, decoded, depth + 1)
+            if masked != decoded:
+                return quote(masked, safe="/*:@!$'()*+,;~-._")
+        return run
+
+    if "\\" in text:
+        text = _JSON_ESCAPED_STRING.sub(literal, text)
+    if "%" in text or "+" in text:
+        text = _ENCODED_RUN.sub(component, text)
+    # a secret still there under an encoding of the whole text (partly decoded, entities):
+    # the text is given decoded, masked
+    for decode in (unquote, unquote_plus, html.unescape):
+        decoded = decode(text)
+        if decoded != text and secrets.mask_str(decoded) != decoded:
+            return mask_text(secrets, decoded, depth + 1)
+    return text
+
+
+def mask_body(secrets: SecretSet, body: bytes | None) -> bytes | None:
+    """``body`` with every secret masked as :func:`mask_text` does (bytes that are not UTF-8
+    are kept as they are)."""
+    if not body or not secrets:
+        return body
+    text = body.decode("utf-8", "surrogateescape")
+    masked = mask_text(secrets, text)
+    return body if masked == text else masked.encode("utf-8", "surrogateescape")
+
+
 def placeholder(name: str) -> dict[str, str]:
     """What a snapshot stores instead of a secret value; resume refills it by ``name``."""
     return {PLACEHOLDER_KEY: name}
@@ -324,6 +387,8 @@ __all__ = [
     "inputs_referenced",
     "is_placeholder",
     "is_sensitive_header",
+    "mask_body",
+    "mask_text",
     "password_inputs",
     "placeholder",
 ]
