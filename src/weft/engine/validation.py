@@ -54,6 +54,12 @@ def convert_cli_value(plan: WorkflowPlan, name: str, text: str) -> Any:
     if isinstance(types, str):
         types = [types]
     if not types:
+        # no declared type (e.g. only oneOf/anyOf): JSON objects and arrays are read as such
+        if text.lstrip()[:1] in ("{", "["):
+            try:
+                return orjson.loads(text)
+            except orjson.JSONDecodeError:
+                return text
         return text
     for t in types:
         try:
