@@ -86,3 +86,27 @@ def test_a_run_stopped_by_a_passing_fault_says_how_to_resume(
     assert f"weft resume {run_id}" in err
     code, _, err = weft(capsys, "run", str(doc), *nowhere, "--no-store")
     assert code == 1 and "weft resume" not in err  # not recorded: nothing to resume
+
+
+def test_a_json_value_for_an_input_without_a_type_is_read_as_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = tmp_path / "flow.arazzo.yaml"
+    doc.write_text(
+        "arazzo: 1.0.1\ninfo: {title: t, version: '1'}\n"
+        "sourceDescriptions: [{name: api, url: ./api.yaml, type: openapi}]\n"
+        "workflows:\n  - workflowId: w\n"
+        "    inputs:\n      type: object\n      properties:\n"
+        "        customer: {oneOf: [{type: object, required: [a]}, {type: array}]}\n"
+        "    steps:\n      - stepId: a\n        operationId: get\n"
+    )
+    (tmp_path / "api.yaml").write_text(
+        "openapi: 3.1.0\ninfo: {title: t, version: '1'}\n"
+        "paths:\n  /x:\n    get: {operationId: get}\n"
+    )
+    nowhere = ["--server", "api=http://127.0.0.1:9", "--retries", "1", "--no-store", "--json"]
+    code, _, err = weft(capsys, "run", str(doc), "-i", 'customer={"a": 1}', *nowhere)
+    assert code == 1, err  # the inputs were valid: the run went as far as the (absent) server
+    assert "do not match the workflow's inputs schema" not in err
+    code, _, err = weft(capsys, "run", str(doc), "-i", "customer=plain", *nowhere)
+    assert code == 2 and "do not match the workflow's inputs schema" in err

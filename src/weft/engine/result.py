@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, unquote, unquote_plus
 
 from weft.engine.failure import Failure, RunStatus, StepStatus
 from weft.engine.failure_text import outcome_unknown_advice
-from weft.secrets import MASK, is_sensitive_header
+from weft.secrets import MASK, is_sensitive_header, mask_body, mask_text
 
 if TYPE_CHECKING:
     from weft.secrets import SecretSet
@@ -263,68 +260,6 @@ def _mask_headers(secrets: SecretSet, headers: Iterable[tuple[str, str]]) -> Hea
     return tuple((k, MASK if is_sensitive_header(k) else mask_text(secrets, v)) for k, v in headers)
 
 
-# a JSON string literal with at least one escape; a run of URL text holding %XX or "+"
-_JSON_ESCAPED_STRING = re.compile(r'"[^"\\\n]*\\.(?:[^"\\\n]|\\.)*"')
-_URL_TEXT = r"[^\s&=?#\"'<>,;()\[\]{}]*"
-_ENCODED_RUN = re.compile(_URL_TEXT + r"(?:%[0-9A-Fa-f]{2}|\+)" + _URL_TEXT)
-_MAX_DEPTH = 4  # encodings inside encodings looked through (JSON in JSON in a query ...)
-
-
-def mask_text(secrets: SecretSet, text: str, depth: int = 0) -> str:
-    """``text`` with every secret masked, also where it is written encoded: inside JSON string
-    literals with escapes (``\\"``, ``\\u00f6`` ...) and in percent-encoded (or ``+``-spaced)
-    URL and form components, each looked through recursively (JSON text inside a JSON string,
-    a URL inside JSON ...); a text that holds a secret only once decoded whole (partly
-    percent-decoded, HTML entities) is given decoded, with the secret masked."""
-    text = secrets.mask_str(text)
-    if not secrets or depth >= _MAX_DEPTH:
-        return text
-
-    def literal(match: re.Match[str]) -> str:
-        import orjson
-
-        try:
-            value = orjson.loads(match.group(0))
-        except orjson.JSONDecodeError:
-            return match.group(0)
-        if not isinstance(value, str):
-            return match.group(0)
-        masked = mask_text(secrets, value, depth + 1)
-        return match.group(0) if masked == value else orjson.dumps(masked).decode()
-
-    def component(match: re.Match[str]) -> str:
-        run = match.group(0)
-        for decoded in {unquote(run), unquote_plus(run)}:
-            if decoded == run:
-                continue
-            masked = mask_text(secrets, decoded, depth + 1)
-            if masked != decoded:
-                return quote(masked, safe="/*:@!$'()*+,;~-._")
-        return run
-
-    if "\\" in text:
-        text = _JSON_ESCAPED_STRING.sub(literal, text)
-    if "%" in text or "+" in text:
-        text = _ENCODED_RUN.sub(component, text)
-    # a secret still there under an encoding of the whole text (partly decoded, entities):
-    # the text is given decoded, masked
-    for decode in (unquote, unquote_plus, html.unescape):
-        decoded = decode(text)
-        if decoded != text and secrets.mask_str(decoded) != decoded:
-            return mask_text(secrets, decoded, depth + 1)
-    return text
-
-
-def mask_body(secrets: SecretSet, body: bytes | None) -> bytes | None:
-    """``body`` with every secret masked as :func:`mask_text` does (bytes that are not UTF-8
-    are kept as they are)."""
-    if not body or not secrets:
-        return body
-    text = body.decode("utf-8", "surrogateescape")
-    masked = mask_text(secrets, text)
-    return body if masked == text else masked.encode("utf-8", "surrogateescape")
-
-
 __all__ = [
     "FAILED",
     "OUTCOME_UNKNOWN",
@@ -335,7 +270,5 @@ __all__ = [
     "RunStatus",
     "StepResult",
     "StepStatus",
-    "mask_body",
-    "mask_text",
     "masked_exchange",
 ]
