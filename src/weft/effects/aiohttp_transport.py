@@ -57,6 +57,14 @@ class AiohttpTransport:
         self._ssl = _ssl_setting(opts)
         self._session = session
         self._owns_session = session is None
+        # the environment's proxies, read once (aiohttp's trust_env reads them, and ~/.netrc,
+        # in a worker thread for every request): scheme -> proxy URL, and NO_PROXY
+        self._env = _environment_proxies() if opts.trust_env else {}
+        self._bypassed: dict[str, bool] = {}  # host -> NO_PROXY names it
+        # requests in flight, at most the pool's size: a request waits for a free connection
+        # here, before its request timeout starts (the timeouts measure the network, not the
+        # queue; aiohttp's own wait for a pooled connection would count against them)
+        self._slots = asyncio.Semaphore(opts.limit)
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -75,7 +83,7 @@ class AiohttpTransport:
                 timeout=timeout,
                 auto_decompress=True,
                 skip_auto_headers=("Content-Type",),
-                trust_env=opts.trust_env and opts.proxy is None,
+                trust_env=False,  # proxies from the environment: see _proxy_for
             )
             self._owns_session = True
         return self._session
@@ -91,6 +99,12 @@ class AiohttpTransport:
             raise TransportError(K.INVALID_REQUEST, f"invalid URL {request.url!r}: {exc}") from exc
         opts = self.options
         host = url.host or "?"
+        slots = self._slots
+        if slots.locked():  # the pool is busy: wait for a connection, not timed
+            await slots.acquire()
+            started = perf_counter()
+        else:
+            await slots.acquire()  # free now: never waits
         try:
             if opts.request_timeout is None:
                 return await self._exchange(session, request, url, started)
@@ -140,6 +154,8 @@ class AiohttpTransport:
             raise TransportError(K.TLS, _tls_detail(exc, host)) from exc
         except ValueError as exc:
             raise TransportError(K.INVALID_REQUEST, f"invalid request: {exc}") from exc
+        finally:
+            slots.release()
 
     async def _exchange(
         self, session: aiohttp.ClientSession, request: HttpRequest, url: URL, started: float
@@ -172,9 +188,20 @@ class AiohttpTransport:
             return HttpResponse(resp.status, hdrs, body, str(resp.url), perf_counter() - started)
 
     def _proxy_for(self, url: URL) -> str | None:
+        """``--proxy``, else the environment's proxy for the URL's scheme, unless NO_PROXY
+        names the host."""
         proxy = self.options.proxy
-        if proxy is None or (url.host and _bypass(url.host)):
-            return None
+        if proxy is None:
+            proxy = self._env.get(url.scheme)
+            if proxy is None:
+                return None
+        host = url.host
+        if host:
+            bypassed = self._bypassed.get(host)
+            if bypassed is None:
+                bypassed = self._bypassed[host] = _bypass(host, self._env)
+            if bypassed:
+                return None
         return proxy
 
     async def close(self) -> None:
@@ -255,10 +282,31 @@ def _tls_detail(exc: BaseException, host: str) -> str:
     return f"TLS handshake with {host} failed: {reason}"
 
 
-def _bypass(host: str) -> bool:
-    """Whether ``NO_PROXY`` (or ``no_proxy``) names ``host``."""
+def _environment_proxies() -> dict[str, str]:
+    """``HTTP_PROXY``/``HTTPS_PROXY`` (by the scheme they serve) and ``NO_PROXY`` (key
+    ``no``), as aiohttp's ``trust_env`` reads them (proxies that are themselves https are not
+    supported there and ignored here too)."""
+    found = urllib.request.getproxies_environment()
+    out = {k: v for k, v in found.items() if k in ("http", "https") and _plain_proxy(v)}
+    if "no" in found:
+        out["no"] = found["no"]
+    return out
+
+
+def _plain_proxy(url: str) -> bool:
+    try:
+        return URL(url).scheme == "http"
+    except (ValueError, TypeError):
+        return False
+
+
+def _bypass(host: str, env: dict[str, str]) -> bool:
+    """Whether ``NO_PROXY`` (or ``no_proxy``) names ``host``; ``env``: the proxies read when
+    the transport was made (else the process's environment now)."""
     check: Any = getattr(urllib.request, "proxy_bypass_environment", None)
-    return bool(check(host)) if check is not None else False
+    if check is None:
+        return False
+    return bool(check(host, env)) if env else bool(check(host))
 
 
 def _kind(exc: aiohttp.ClientError) -> K:

@@ -96,7 +96,7 @@ class StepExecutor:
         self.on_event = on_event
         # a listener may say it does nothing with step_started events (the progress printer)
         self.started_events = on_event is not None and getattr(on_event, "wants_step_started", True)
-        self._rng = random.Random(state.run_id)  # retry jitter, repeatable per run
+        self._rng = _RunRandom(state.run_id)  # retry jitter, repeatable per run
         self._recorded = False  # the run's start was made durable (``run_recorded`` sent)
         self.auth = RunAuth(state.options.auth, state.secrets, transport)
         checks = state.options.checks
@@ -408,6 +408,29 @@ class StepExecutor:
         except TransportError as exc:
             return None, Failure(FailureKind.TRANSPORT, transport=exc.kind, detail=exc.detail)
         return response, None
+
+
+class _RunRandom:
+    """The run's jitter: a :class:`random.Random` seeded with the run id, made on first use
+    (its state is 2.5 KB, and most runs never wait for a retry)."""
+
+    __slots__ = ("_random", "_seed")
+
+    def __init__(self, seed: str) -> None:
+        self._seed = seed
+        self._random: random.Random | None = None
+
+    def _get(self) -> random.Random:
+        rng = self._random
+        if rng is None:
+            rng = self._random = random.Random(self._seed)
+        return rng
+
+    def random(self) -> float:
+        return self._get().random()
+
+    def uniform(self, a: float, b: float) -> float:
+        return self._get().uniform(a, b)
 
 
 class _TimedTransport:
