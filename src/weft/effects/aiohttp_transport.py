@@ -9,6 +9,7 @@ kind and a readable detail (which host, which limit), which the engine turns int
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 import urllib.request
 from dataclasses import replace
@@ -240,12 +241,20 @@ async def _read_capped(resp: aiohttp.ClientResponse, cap: int) -> bytes:
 
 def _ssl_setting(opts: HttpOptions) -> ssl.SSLContext | bool:
     """``False`` (no verification) with ``insecure``; the default context when nothing is
-    configured; else a context with the CA bundle and the client certificate."""
+    configured; else a context with the CA bundle and the client certificate (made once per
+    process for the same files: loading a CA bundle takes tens of milliseconds)."""
     if opts.insecure and opts.cert is None:
         return False
     ca_file = opts.ca_file
     if ca_file is None and opts.cert is None and not opts.insecure:
         return True
+    return _ssl_context(ca_file, opts.cert, opts.key, opts.insecure)
+
+
+@functools.lru_cache(maxsize=16)
+def _ssl_context(
+    ca_file: str | None, cert: str | None, key: str | None, insecure: bool
+) -> ssl.SSLContext:
     try:
         context = ssl.create_default_context(cafile=ca_file)
     except (OSError, ssl.SSLError) as exc:
@@ -254,15 +263,15 @@ def _ssl_setting(opts: HttpOptions) -> ssl.SSLContext | bool:
             why=str(exc),
             hint="--ca-bundle (or SSL_CERT_FILE) takes a PEM file of CA certificates",
         ) from exc
-    if opts.insecure:
+    if insecure:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-    if opts.cert is not None:
+    if cert is not None:
         try:
-            context.load_cert_chain(opts.cert, opts.key)
+            context.load_cert_chain(cert, key)
         except (OSError, ssl.SSLError) as exc:
             raise UsageError(
-                f"cannot use the client certificate {opts.cert}",
+                f"cannot use the client certificate {cert}",
                 why=str(exc),
                 hint="--cert takes a PEM certificate; --key its private key (unencrypted PEM)",
             ) from exc

@@ -24,9 +24,9 @@ _JSON_OPTS = orjson.OPT_NON_STR_KEYS
 
 # documents at least this long are stored compressed (shorter ones gain too little)
 COMPRESS_MIN = 512
-# zlib level 1: on a run's small documents (states, records of 0.5-4 KB) it takes two thirds of
-# level 6's time for ~5 % more bytes, and on large values it is several times faster
-_LEVEL = 1
+# compression level by size: small documents compress well and fast at 6; large values
+# (see weft.store.encoder) at 1, which is several times faster for a few percent more bytes
+_LEVEL_SMALL, _LEVEL_LARGE, _LARGE = 6, 1, 64 * 1024
 _ZLIB = b"\x00"
 
 
@@ -72,7 +72,8 @@ def pack(data: bytes) -> bytes:
     """Clean JSON as stored: compressed when it is long enough to gain from it."""
     if len(data) < COMPRESS_MIN:
         return data
-    return _ZLIB + zlib.compress(data, _LEVEL)
+    level = _LEVEL_LARGE if len(data) >= _LARGE else _LEVEL_SMALL
+    return _ZLIB + zlib.compress(data, level)
 
 
 def to_stored(value: Any) -> bytes:

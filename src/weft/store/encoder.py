@@ -195,7 +195,8 @@ class _Walk:
             content = hashlib.sha256(raw).digest()
             value = self.cache.by_content.get(content)
             if value is None:
-                value = self.cache.by_content[content] = self.encoder.value(obj, raw, nested)
+                value = self.encoder.value(obj, raw, nested, content)
+                self.cache.by_content[content] = value
             ref = b'{"' + REF_KEY.encode() + b'":"' + value.digest.encode() + b'"}'
             entry = _Entry(obj, orjson.Fragment(ref), (value,), self.cache.gen)
         self.cache.entries[id(obj)] = entry
@@ -241,9 +242,13 @@ class Encoder:
         with self._lock:
             self._runs.pop(run_id, None)
 
-    def value(self, obj: Mapping[str, Any], raw: bytes, nested: tuple[Value, ...]) -> Value:
+    def value(
+        self, obj: Mapping[str, Any], raw: bytes, nested: tuple[Value, ...], content: bytes
+    ) -> Value:
+        """A new value of ``obj`` (``raw``: its JSON, ``content``: the SHA-256 of ``raw``)."""
         data = clean(raw)
-        digest = hashlib.sha256(data).hexdigest()[:32]
+        # its digest is that of the clean JSON: the raw one's when the scrub changed nothing
+        digest = (content if data is raw else hashlib.sha256(data).digest()).hex()[:32]
         return Value(digest, obj, pack(data), nested, self)
 
     def remake(self, value: Value) -> bytes:
