@@ -9,6 +9,7 @@ The layers, bottom up (docs/DEVELOPING.md draws them):
 - ``store`` (run records);
 - ``engine`` (the step loop) → ``api`` (the library's entry points) → ``batch``;
 - ``progress`` (what runs and batches print) and ``civitai``;
+- ``reports`` (HTML, JUnit, HAR of runs) → ``ui`` (``weft ui``);
 - the command line: ``cli`` and every package's ``commands`` module, which may import the layer
   above their package (``cli`` helpers, ``progress``).
 """
@@ -48,6 +49,9 @@ ALLOWED: dict[str, set[str]] = {
         "progress",
         "testing",
     },
+    # reports of runs (HTML, JUnit, HAR) and the web UI over the run store
+    "reports": {"errors", "secrets", "effects", "engine", "store", "weft"},  # weft: __version__
+    "ui": {"errors", "secrets", "effects", "engine", "store", "reports", "weft"},
 }
 # the command line may use everything below it
 CLI_EXTRA = {"cli", "progress"}

@@ -206,3 +206,12 @@ def test_failure_reasons_say_what_and_why() -> None:
     assert miss.reason is not None and "did not match" in miss.reason
     xml = compile_criterion("/root", kind="xpath", context="$inputs.text").evaluate(CTX)
     assert xml.reason is not None and "XML" in xml.reason
+
+
+def test_a_catastrophic_regex_fails_in_bounded_time_instead_of_hanging() -> None:
+    condition = compile_criterion("^(a|aa)+$", kind="regex", context="$response.body")
+    result = condition.evaluate(EvalContext(response_body="a" * 40 + "b"))
+    assert not result.passed and result.reason is not None
+    assert "searched for longer than 1 s (catastrophic backtracking)" in result.reason
+    ok = compile_criterion("^(a|aa)+$", kind="regex", context="$response.body")
+    assert ok.evaluate(EvalContext(response_body="aaaa")).passed

@@ -313,3 +313,13 @@ def test_processes_migrating_one_new_database_at_once(postgres_server: Any) -> N
             assert store.count_runs() == 0
     finally:
         drop_database(postgres_server, url)
+
+
+def test_a_store_path_too_long_for_the_file_system_is_one_clear_error(tmp_path: Path) -> None:
+    from weft.store import RunStoreError, open_store
+
+    with pytest.raises(RunStoreError) as info:
+        open_store(tmp_path / ("a" * 300))
+    assert info.value.exit_code == 2
+    assert info.value.what == "the run store's path cannot be used"
+    assert "File name too long" in (info.value.why or "")

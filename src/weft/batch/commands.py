@@ -22,9 +22,11 @@ from weft.batch.results_file import ResultsFile
 from weft.batch.runner import DEFAULT_CONCURRENCY, BatchOptions, RowHooks, run_batch
 from weft.cli.net_options import NetworkChoices, network_options
 from weft.cli.options import STORE_HELP
+from weft.cli.report_options import report_options, write_reports
 from weft.engine.options import RunOptions
 
 if TYPE_CHECKING:
+    from weft.cli.report_options import ReportFiles
     from weft.document import LoadedDocument
     from weft.effects.http_options import HttpOptions
     from weft.store import RunStore
@@ -219,6 +221,7 @@ class _Seen:
               help="Tries of a resend-safe request without an answer (1: no retry).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @network_options()
+@report_options(har=False)
 def batch(
     document: str,
     workflow_id: str | None,
@@ -238,6 +241,7 @@ def batch(
     retries: int,
     as_json: bool,
     net: NetworkChoices,
+    reports: ReportFiles,
 ) -> None:
     """Run a workflow once per row of an inputs file (JSON Lines or CSV with a header).
 
@@ -285,6 +289,8 @@ def batch(
             as_json=as_json,
             http=net.http,
         )
+        results = Path(out_path) if out_path else default_results_path(inputs_path)
+        write_reports(lambda: reports.write_batch(store, results, title=f"weft batch {document}"))
     sys.exit(code)
 
 

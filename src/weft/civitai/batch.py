@@ -20,7 +20,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from weft.store import RunStore
 
 from weft.batch.results import PARTIAL, RowResult
 from weft.batch.runner import RowHooks
@@ -92,7 +95,7 @@ def civitai_row_hooks(
     where: Deployment,
     transport: Transport,
     clock: Clock,
-    store: Any,
+    store: RunStore,
     *,
     out_root: Path,
     wait_seconds: int = 10,

@@ -11,7 +11,10 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from weft.store import RunStore
 
 import click
 
@@ -191,7 +194,7 @@ def resume_run(
     token: str | None,
     api_base: str | None = None,
     as_json: bool = False,
-    store: Any = None,
+    store: RunStore | str | None = None,
 ) -> None:
     """Resume a Civitai run and print its summary (``weft resume`` comes here for them)."""
     from weft.civitai.resume import resume_generation

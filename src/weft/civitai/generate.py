@@ -9,6 +9,7 @@ recorded with the labels ``weft resume`` needs (where the images go, which deplo
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -27,6 +28,7 @@ from weft.engine.result import RunEvent, RunResult
 
 if TYPE_CHECKING:
     from weft.civitai.simulator import SimulatorConfig
+    from weft.store import RunStore
 
 ORCHESTRATION_BASE = "https://orchestration.civitai.com"
 KIND = "civitai-generate"
@@ -212,7 +214,7 @@ async def generate(
     progress: bool = True,
     simulator_config: SimulatorConfig | None = None,
     clock: Clock | None = None,
-    store: Any = None,
+    store: RunStore | str | os.PathLike[str] | None = None,
     transport: Transport | None = None,
 ) -> GenerateOutcome:
     """Plan, price, run and save one generation; :class:`CivitaiError` when it stops.

@@ -30,6 +30,12 @@ from weft.civitai.site import ModelVersion, SiteClient
 
 DEFAULT_LORA_STRENGTH = 1.0
 MAX_SEED = 2**32 - 1
+MAX_ID = 2**31 - 1  # Civitai's ids are 32-bit: a larger one is refused before anything is sent
+
+
+def _clip(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else text[:40] + "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,10 +57,10 @@ class LoraChoice:
                 f"--lora {text!r} is not VERSION[:STRENGTH]",
                 hint="--lora 1012 or --lora 1012:0.8 (a model version id, a strength 0-4)",
             ) from None
-        if version < 1 or (value is not None and not 0 <= value <= 4):
+        if not 1 <= version <= MAX_ID or (value is not None and not 0 <= value <= 4):
             raise CivitaiError(
                 Reason.OUT_OF_RANGE,
-                f"--lora {text!r}: the id must be positive and the strength between 0 and 4",
+                f"--lora {_clip(text)!r}: the id must be 1-{MAX_ID} and the strength 0-4",
                 hint="--lora 1012:0.8",
             )
         return cls(version, value)
@@ -78,6 +84,19 @@ class GenerationAsk:
     sampler: str | None = None
     clip_skip: int | None = None
     trigger_words: bool = True
+
+    def __post_init__(self) -> None:
+        for name, value in (
+            ("--model-version", self.model_version),
+            ("--checkpoint", self.checkpoint),
+        ):
+            if value is not None and not 0 <= value <= MAX_ID:  # 0: not given (a batch row's)
+                raise CivitaiError(
+                    Reason.OUT_OF_RANGE,
+                    f"{name} {_clip(value)} is not a Civitai model version id",
+                    why=f"model version ids are whole numbers from 1 to {MAX_ID}",
+                    hint="the id is the number after ?modelVersionId= on the model's page",
+                )
 
 
 @dataclass(frozen=True, slots=True)

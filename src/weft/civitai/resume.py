@@ -9,9 +9,13 @@ to its end whatever stopped it. Then every image not already on disk is saved.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from weft.store import RunStore
 
 from weft.civitai.failures import workflow_id_of
 from weft.civitai.generate import KIND, Deployment, GenerateOutcome, StatusLines, finish
@@ -28,7 +32,7 @@ async def resume_generation(
     *,
     token: str | None,
     api_base: str | None = None,
-    store: Any = None,
+    store: RunStore | str | os.PathLike[str] | None = None,
     notice: Callable[[str], None] = print,
     progress: bool = True,
 ) -> GenerateOutcome:

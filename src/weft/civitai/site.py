@@ -19,6 +19,7 @@ from weft.civitai.families import ROLES
 from weft.effects import Clock, HttpRequest, HttpResponse, Transport, TransportError
 from weft.engine.options import RetryPolicy
 from weft.engine.resend import TRANSIENT_STATUSES, send_with_retries
+from weft.secrets import SecretSet
 
 SITE_BASE = "https://civitai.com"
 # urn:air:{ecosystem}:{type}:{source}:{id}@{version} ("urn:" and "air:" optional)
@@ -167,7 +168,11 @@ class SiteClient:
                 f"the Civitai Site API gave no answer for {what} ({exc.detail})",
                 hint="check the network (or --api-base) and try again",
             ) from None
-        return response.status, _json(response)
+        body = _json(response)
+        if self.token and not 200 <= response.status < 300:
+            # an error answer may echo the request: its token never reaches a message
+            body = SecretSet([f"Bearer {self.token}"]).mask(body)
+        return response.status, body
 
     async def version(self, version_id: int) -> ModelVersion:
         hit = self._versions.get(version_id)

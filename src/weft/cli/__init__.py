@@ -31,6 +31,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "auth": ("weft.cli.auth:auth", "Show the credentials a document's sources need."),
     "runs": ("weft.store.commands:runs", "List, show and prune recorded runs."),
     "civitai": ("weft.civitai.commands:civitai", "Generate images on Civitai (or its simulator)."),
+    "ui": ("weft.ui.commands:ui", "Browse recorded runs in a local web page (read-only)."),
 }
 
 

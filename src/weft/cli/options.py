@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 STORE_HELP = "Run store: a path or postgresql:// URL (default: per-user; env WEFT_STORE)."
 MAX_INPUTS_BYTES = 64 * 1024 * 1024  # an inputs file larger than this is refused
 MAX_DEPTH = 200  # nesting of an input value
+MAX_VALUES = 10_000_000  # values an input expands to (YAML aliases repeat theirs)
 _INT_MIN, _INT_MAX = -(2**63), 2**64 - 1  # what a 64-bit JSON reader (and the store) keeps
 
 
@@ -98,11 +99,32 @@ def _yaml(text: bytes, path: str, what: str, json_error: Exception) -> Any:
 
 def check_value(value: Any, where: str) -> None:
     """Refuse a value nested deeper than :data:`MAX_DEPTH`, holding itself (a recursive YAML
-    alias), or with an integer beyond 64 bits: walked without recursion."""
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    seen: set[int] = set()
+    alias), expanding to more than :data:`MAX_VALUES` values (aliases of aliases: "a billion
+    laughs"), with an integer beyond 64 bits, or with text that is not UTF-8 (a command-line
+    argument's undecodable bytes): walked once per object, without recursion.
+
+    A value shared by aliases (``b: *a``) is fine: each object's height and expanded size are
+    worked out once and reused wherever it appears again."""
+    done: dict[int, tuple[int, int]] = {}  # id -> (height, expanded size) of a checked container
+    on_path: set[int] = set()
+    stack: list[tuple[Any, int, bool]] = [(value, 0, False)]
     while stack:
-        item, depth = stack.pop()
+        item, depth, leaving = stack.pop()
+        if leaving:
+            children = item.values() if isinstance(item, dict) else item
+            height, size = 1, 1
+            for child in children:
+                h, n = done.get(id(child), (0, 1))
+                height, size = max(height, h + 1), size + n
+            if size > MAX_VALUES:
+                raise UsageError(
+                    f"{where}: the value expands to more than {MAX_VALUES:,} values",
+                    why="YAML aliases repeat a value wherever they appear",
+                    hint="write the values out, or pass fewer",
+                )
+            on_path.discard(id(item))
+            done[id(item)] = (height, size)
+            continue
         if isinstance(item, int) and not isinstance(item, bool):
             if not _INT_MIN <= item <= _INT_MAX:
                 raise UsageError(
@@ -111,21 +133,43 @@ def check_value(value: Any, where: str) -> None:
                     hint="pass it as a string if it is an identifier",
                 )
             continue
+        if isinstance(item, str):
+            if not item.isascii() and not _utf8(item):
+                raise UsageError(
+                    f"{where}: a value is not UTF-8 text ({item[:20]!r})",
+                    why="the bytes given cannot be sent in a request",
+                    hint="pass the value as UTF-8 text",
+                )
+            continue
         if not isinstance(item, dict | list):
             continue
-        if depth >= MAX_DEPTH:
-            raise UsageError(
-                f"{where}: values are nested more than {MAX_DEPTH} levels deep",
-                hint="flatten the value",
-            )
-        if id(item) in seen:
+        key = id(item)
+        if key in on_path:
             raise UsageError(
                 f"{where}: a value contains itself (a recursive YAML alias)",
                 hint="write the value out instead of referring to an enclosing anchor",
             )
-        seen.add(id(item))
+        known = done.get(key)
+        if depth >= MAX_DEPTH or (known is not None and depth + known[0] > MAX_DEPTH):
+            raise UsageError(
+                f"{where}: values are nested more than {MAX_DEPTH} levels deep",
+                hint="flatten the value",
+            )
+        if known is not None:
+            continue  # the same object again (an alias): already checked
+        on_path.add(key)
+        stack.append((item, depth, True))
         children = item.values() if isinstance(item, dict) else item
-        stack.extend((child, depth + 1) for child in children)
+        stack.extend((child, depth + 1, False) for child in children)
+
+
+def _utf8(text: str) -> bool:
+    """Whether ``text`` is Unicode text (not bytes a command line could not decode)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def parse_input_pairs(plan: WorkflowPlan | None, pairs: Iterable[str]) -> dict[str, Any]:

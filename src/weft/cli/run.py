@@ -17,16 +17,25 @@ from weft.cli.options import (
     read_inputs_file,
     write_json,
 )
+from weft.cli.report_options import report_options, write_reports
 
 if TYPE_CHECKING:
+    from weft.cli.report_options import ReportFiles
     from weft.document import LoadedDocument
     from weft.engine.result import RunResult
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
-def emit_result(result: RunResult, as_json: bool, loaded: LoadedDocument | None = None) -> None:
-    """Print a finished run (outputs, or ``--json``) and exit with its status."""
+def emit_result(
+    result: RunResult,
+    as_json: bool,
+    loaded: LoadedDocument | None = None,
+    *,
+    recorded: bool = True,
+) -> None:
+    """Print a finished run (outputs, or ``--json``) and exit with its status; after a failure,
+    what may help (the document's own defect, how to resume a recorded run)."""
     import orjson
 
     if as_json:
@@ -42,7 +51,7 @@ def emit_result(result: RunResult, as_json: bool, loaded: LoadedDocument | None 
 
         for line in explain_refusal(loaded, result.error):
             click.echo(line, err=True)
-    elif not result.ok and result.error is not None and _resumable(result):
+    if recorded and not result.ok and _resumable(result):
         click.echo(
             f"the run stopped on a failure that may pass; resume it with: weft resume "
             f"{result.run_id}",
@@ -76,6 +85,7 @@ def _resumable(result: RunResult) -> bool:
 @click.option("--store", "store_path", metavar="PATH|URL", help=STORE_HELP)
 @click.option("--no-store", is_flag=True, help="Do not record the run.")
 @network_options()
+@report_options()
 def run(
     document: str,
     workflow_id: str | None,
@@ -91,6 +101,7 @@ def run(
     store_path: str | None,
     no_store: bool,
     net: NetworkChoices,
+    reports: ReportFiles,
 ) -> None:
     """Run a workflow of an Arazzo document."""
     from weft.api import ensure_runnable, load_document, run_async
@@ -121,11 +132,12 @@ def run(
                 plan.workflow_id,
                 inputs,
                 options=options,
-                on_event=ProgressPrinter(),
+                on_event=reports.listen(ProgressPrinter()),
                 http=net.http,
             )
         )
-        emit_result(result, as_json, loaded)
+        write_reports(lambda: reports.write_run(result))
+        emit_result(result, as_json, loaded, recorded=False)
         return
     else:
         with store_scope(store_path) as store:
@@ -135,11 +147,12 @@ def run(
                     plan.workflow_id,
                     inputs,
                     options=options,
-                    on_event=ProgressPrinter(),
+                    on_event=reports.listen(ProgressPrinter()),
                     recorder=store,
                     http=net.http,
                 )
             )
+            write_reports(lambda: reports.write_run(result, store))
     emit_result(result, as_json, loaded)
 
 

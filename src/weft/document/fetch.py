@@ -54,7 +54,10 @@ def default_fetch(uri: str, limit: int = MAX_SOURCE_BYTES) -> bytes:
         if size > limit:
             raise _TooLarge(size, limit)
         with open(path, "rb") as fh:
-            return fh.read()
+            content = fh.read(limit + 1)  # a device or a pipe has no size: read at most the limit
+        if len(content) > limit:
+            raise _TooLarge(None, limit)
+        return content
     if scheme in ("http", "https"):
         import urllib.request
 
@@ -68,8 +71,12 @@ def default_fetch(uri: str, limit: int = MAX_SOURCE_BYTES) -> bytes:
 
 
 class _TooLarge(ValueError):
-    def __init__(self, size: int, limit: int) -> None:
-        super().__init__(f"{size} bytes is more than the limit of {limit} bytes")
+    def __init__(self, size: int | None, limit: int) -> None:
+        self.size = size
+        if size is None:  # an endless stream (a device, a pipe)
+            super().__init__(f"it holds more than the limit of {limit} bytes")
+        else:
+            super().__init__(f"{size} bytes is more than the limit of {limit} bytes")
 
 
 def read(uri: str, *, fetch: Fetch | None, limit: int, what: str) -> bytes:
@@ -79,11 +86,12 @@ def read(uri: str, *, fetch: Fetch | None, limit: int, what: str) -> bytes:
     except DocumentError:
         raise
     except _TooLarge as exc:
+        endless = "a file, not a device or a stream" if exc.size is None else None
         raise DocumentError(
             f"{what} is too large",
             where=display(uri),
             why=str(exc),
-            hint="split the document or raise the limit",
+            hint=f"pass the {what} itself ({endless})" if endless else "split the document",
         ) from None
     except FileNotFoundError:
         raise DocumentError(

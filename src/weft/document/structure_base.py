@@ -178,13 +178,13 @@ class CheckerBase:
                 p, "structure/type", f"a JSON Schema must be an object or boolean, not {_kind(raw)}"
             )
             return
-        t = raw.get("type")
-        if t is not None:
+        if "type" in raw:  # ``type: null`` too: jsonschema cannot apply it
+            t = raw["type"]
             types = t if isinstance(t, list) else [t]
             if not types or any(not isinstance(x, str) or x not in _JSON_TYPES for x in types):
                 self.add(f"{p}/type", "structure/schema", f"invalid JSON Schema type {t!r}")
         req = raw.get("required")
-        if req is not None and (
+        if "required" in raw and (
             not isinstance(req, list)
             or not all(isinstance(x, str) for x in req)
             or len(set(req)) != len(req)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from weft.document.structure_base import _EXPR_VERSIONS, _KEY, CheckerBase, _is_int, _is_num, _kind
@@ -85,7 +86,8 @@ class Parts(CheckerBase):
             raw.get("type") == "retry" and "workflowId" in raw and "stepId" in raw
         ):
             self._goto_target(raw, p)
-        if "retryAfter" in raw and (not _is_num(raw["retryAfter"]) or raw["retryAfter"] < 0):
+        wait = raw.get("retryAfter", 0)
+        if not _is_num(wait) or not math.isfinite(wait) or wait < 0:  # .inf would wait forever
             self.add(
                 f"{p}/retryAfter",
                 "structure/type",

@@ -106,9 +106,9 @@ class RunOptions:
         if strict is not None:
             changes["strict"] = bool(strict)
         if max_steps is not None:
-            if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
+            if not _count(max_steps):
                 raise UsageError(
-                    f"max steps must be a whole number of at least 1, not {max_steps!r}",
+                    f"max steps must be a whole number from 1 to {_COUNT_MAX}, not {max_steps!r}",
                     hint="--max-steps 1000",
                 )
             changes["max_steps"] = max_steps
@@ -194,12 +194,19 @@ def _servers(servers: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
+_COUNT_MAX = 2**63 - 1  # what the run store (64-bit JSON numbers) keeps
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= _COUNT_MAX
+
+
 def _retry(value: RetryPolicy | int) -> RetryPolicy:
     if isinstance(value, RetryPolicy):
         return value
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if not _count(value):
         raise UsageError(
-            f"retries must be a whole number of tries of at least 1, not {value!r}",
+            f"retries must be a whole number of tries from 1 to {_COUNT_MAX}, not {value!r}",
             hint="--retries 5 (1 = never retry)",
         )
     return replace(DEFAULT_RETRY, attempts=value)

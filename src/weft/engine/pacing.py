@@ -9,6 +9,7 @@ as ``off``, a number (fixed delay) or a comma-separated list (``1,2,5,10``).
 from __future__ import annotations
 
 import email.utils
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -66,8 +67,10 @@ def parse_pace(value: Any, *, where: str = "--pace") -> Pace:
         raise UsageError(
             f"invalid pace {value!r}", where=where, why=str(exc), hint="use off, 2, or 1,2,5,10"
         ) from exc
-    if any(d < 0 for d in delays):
-        raise UsageError(f"invalid pace {value!r}", where=where, why="delays must be >= 0")
+    if not all(0 <= d < math.inf for d in delays):  # also nan: a wait that never ends
+        raise UsageError(
+            f"invalid pace {value!r}", where=where, why="delays must be finite numbers >= 0"
+        )
     return Pace(delays)
 
 

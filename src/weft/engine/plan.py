@@ -7,6 +7,7 @@ and idempotency settings. Loops evaluate these objects; they never re-parse text
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -138,7 +139,7 @@ def parse_backoff(value: Any, where: str) -> Backoff | None:
             cap = float(value.get("max", 30.0))
         except (TypeError, ValueError):
             factor = cap = -1.0
-        if factor >= 1.0 and cap > 0:
+        if factor >= 1.0 and cap > 0 and math.isfinite(factor) and math.isfinite(cap):
             return Backoff(factor, cap, bool(value.get("jitter", True)))
     raise DocumentError(
         f"x-weft-backoff {value!r} is not a backoff",

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from weft.engine.failure import Failure, RunStatus, StepStatus
 from weft.engine.failure_text import outcome_unknown_advice
+from weft.secrets import MASK, is_sensitive_header, mask_body, mask_text
+
+if TYPE_CHECKING:
+    from weft.secrets import SecretSet
 
 SUCCEEDED = RunStatus.SUCCEEDED
 FAILED = RunStatus.FAILED
@@ -164,7 +168,8 @@ class RunEvent:
     ``kind``: ``run_started``, ``run_recorded`` (the run's start is durable in the run store:
     from now on ``weft resume`` can find it; sent before the first request that may act),
     ``step_started``, ``step_finished``, ``waiting`` (a delay before the next attempt: retry,
-    pacing), ``run_finished``.
+    pacing), ``run_finished``; ``exchange`` (one request on the wire and its answer, automatic
+    resends included: ``exchange``) only to a listener whose ``wants_exchanges`` is true.
     """
 
     kind: str
@@ -181,19 +186,89 @@ class RunEvent:
     status: RunStatus | None = None  # run status (run_finished)
     depth: int = 0  # nesting level of the workflow (0 = the run's workflow)
     result: RunResult | None = None  # run_finished only
+    exchange: Exchange | None = None  # exchange only
 
     @property
     def reason(self) -> str | None:
         return self.failure.reason if self.failure is not None else None
 
 
+Headers = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One request as sent and its answer (``status`` ``None``: no answer came, ``error`` says
+    why: a transport error kind, ``detail`` its words), secrets masked (:func:`masked_exchange`).
+    ``started``: wall-clock seconds since the epoch; ``elapsed``: seconds until the whole answer
+    (or the failure)."""
+
+    method: str
+    url: str
+    request_headers: Headers
+    request_body: bytes | None
+    started: float
+    elapsed: float
+    status: int | None = None
+    response_headers: Headers = ()
+    response_body: bytes | None = None
+    final_url: str | None = None
+    error: str | None = None
+    detail: str | None = None
+
+
+def masked_exchange(
+    secrets: SecretSet,
+    method: str,
+    url: str,
+    request_headers: Sequence[tuple[str, str]],
+    request_body: bytes | None,
+    started: float,
+    elapsed: float,
+    *,
+    status: int | None = None,
+    response_headers: Mapping[str, str] | None = None,
+    response_body: bytes | None = None,
+    final_url: str | None = None,
+    error: str | None = None,
+    detail: str | None = None,
+) -> Exchange:
+    """An :class:`Exchange` with every secret of ``secrets`` masked (:func:`mask_text`):
+    sensitive headers whole (both ways), and secrets in the URL, other headers, the bodies."""
+    if not secrets:
+        return Exchange(
+            method, url, tuple(request_headers), request_body, started, elapsed, status,
+            tuple((response_headers or {}).items()), response_body, final_url, error, detail,
+        )  # fmt: skip
+    return Exchange(
+        method,
+        mask_text(secrets, url),
+        _mask_headers(secrets, request_headers),
+        mask_body(secrets, request_body),
+        started,
+        elapsed,
+        status,
+        _mask_headers(secrets, (response_headers or {}).items()),
+        mask_body(secrets, response_body),
+        None if final_url is None else mask_text(secrets, final_url),
+        error,
+        None if detail is None else mask_text(secrets, detail),
+    )
+
+
+def _mask_headers(secrets: SecretSet, headers: Iterable[tuple[str, str]]) -> Headers:
+    return tuple((k, MASK if is_sensitive_header(k) else mask_text(secrets, v)) for k, v in headers)
+
+
 __all__ = [
     "FAILED",
     "OUTCOME_UNKNOWN",
     "SUCCEEDED",
+    "Exchange",
     "RunEvent",
     "RunResult",
     "RunStatus",
     "StepResult",
     "StepStatus",
+    "masked_exchange",
 ]

@@ -64,7 +64,8 @@ def _mask_value(
             return placeholder(by_value[value])
         if secrets.is_secret(value):
             return placeholder(name if key is _NO_KEY else f"{name}.{key}")
-        return value
+        # a secret inside a longer text (a server's echo of the request) cannot be refilled
+        return secrets.mask_str(value) if secrets else value
     if key is not _NO_KEY:
         name = f"{name}.{key}"
     if type(value) is dict or isinstance(value, Mapping):

@@ -40,7 +40,7 @@ from weft.engine.requests import BuiltRequest, RequestBuildError, build_request
 from weft.engine.resend import send_with_retries
 from weft.engine.response_checks import Findings, ResponseChecker
 from weft.engine.responses import evaluate_outputs, failed_criterion
-from weft.engine.result import RunEvent, StepResult
+from weft.engine.result import RunEvent, StepResult, masked_exchange
 from weft.engine.run_state import RunState
 from weft.engine.state import Frame
 from weft.expressions.context import EvalContext
@@ -76,6 +76,7 @@ class StepExecutor:
         "_rng",
         "auth",
         "checker",
+        "exchange_events",
         "journal",
         "on_event",
         "started_events",
@@ -96,6 +97,8 @@ class StepExecutor:
         self.on_event = on_event
         # a listener may say it does nothing with step_started events (the progress printer)
         self.started_events = on_event is not None and getattr(on_event, "wants_step_started", True)
+        # ``exchange`` events (each request and answer, bodies included) only when asked for
+        self.exchange_events = on_event is not None and getattr(on_event, "wants_exchanges", False)
         self._rng = _RunRandom(state.run_id)  # retry jitter, repeatable per run
         self._recorded = False  # the run's start was made durable (``run_recorded`` sent)
         self.auth = RunAuth(state.options.auth, state.secrets, transport)
@@ -396,9 +399,12 @@ class StepExecutor:
         def waiting(delay: float, attempt: int, why: str) -> None:
             self._before_wait(frame, sp, delay, attempt)
 
+        sender: Transport = _TimedTransport(self.transport, state, sp.timeout)
+        if self.exchange_events:
+            sender = _ExchangeEvents(sender, self, frame, sp)
         try:
             response = await send_with_retries(
-                _TimedTransport(self.transport, state, sp.timeout),
+                sender,
                 built.request,
                 policy=policy,
                 clock=state.clock,
@@ -459,6 +465,43 @@ class _TimedTransport:
             raise TransportError(
                 TransportErrorKind.TIMEOUT, f"no answer within {limit:g} s"
             ) from None
+
+
+class _ExchangeEvents:
+    """A step's transport that reports each exchange (an ``exchange`` event, secrets masked)."""
+
+    __slots__ = ("depth", "executor", "inner", "sp")
+
+    def __init__(self, inner: Transport, executor: StepExecutor, frame: Frame, sp: StepPlan):
+        self.inner, self.executor, self.depth, self.sp = inner, executor, frame.depth, sp
+
+    async def send(self, request: HttpRequest) -> HttpResponse:
+        state = self.executor.state
+        started, began = state.clock.time(), perf_counter()
+        response = error = None
+        try:
+            response = await self.inner.send(request)
+            return response
+        except TransportError as exc:
+            error = exc
+            raise
+        finally:
+            sp, code = self.sp, None if response is None else response.status
+            exchange = masked_exchange(
+                state.secrets, request.method, request.url, request.headers, request.body,
+                started, perf_counter() - began, status=code,
+                response_headers=None if response is None else response.headers,
+                response_body=None if response is None else response.body,
+                final_url=None if response is None else response.url,
+                error=None if error is None else error.kind.value,
+                detail=None if error is None else error.detail,
+            )  # fmt: skip
+            attempt = state.step_result(sp.workflow_id, sp.step_id).attempts
+            assert self.executor.on_event is not None
+            self.executor.on_event(
+                RunEvent("exchange", state.run_id, sp.workflow_id, sp.step_id, attempt, code,
+                         elapsed=exchange.elapsed, depth=self.depth, exchange=exchange)
+            )  # fmt: skip
 
 
 def response_failure(ctx: EvalContext, failed: tuple[int, Any, str | None]) -> Failure:

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from weft.engine.plan import WorkflowPlan
-from weft.errors import UsageError
+from weft.errors import DocumentError, UsageError
+from weft.secrets import SecretSet
 
 
 def prepare_inputs(plan: WorkflowPlan, inputs: Mapping[str, Any], *, where: str) -> dict[str, Any]:
@@ -19,17 +20,22 @@ def prepare_inputs(plan: WorkflowPlan, inputs: Mapping[str, Any], *, where: str)
     fast = plan.fast_check
     if fast is not None and fast(prepared):
         return prepared  # certainly valid (fastcheck.py); otherwise jsonschema has the word
-    errors = sorted(plan.validator.iter_errors(prepared), key=lambda e: list(e.path))
+    try:
+        errors = sorted(plan.validator.iter_errors(prepared), key=lambda e: list(e.path))
+    except Exception as exc:  # jsonschema on a schema it cannot apply (``type: null``, ...)
+        raise DocumentError(
+            "its inputs schema cannot be applied",
+            where=where,
+            why=f"{type(exc).__name__}: {str(exc)[:200]}",
+            hint="`weft validate DOC` checks the document; make the inputs a valid JSON Schema",
+        ) from None
     if errors:
+        # a secret input's value in any spelling (jsonschema quotes values with repr)
+        secrets = SecretSet(prepared.get(name) for name in plan.secret_inputs)
         lines = []
         for err in errors[:5]:
             path = "/".join(str(p) for p in err.absolute_path) or "(inputs)"
-            message = err.message
-            for secret in plan.secret_inputs:
-                value = prepared.get(secret)
-                if isinstance(value, str) and value and value in message:
-                    message = message.replace(value, "***")
-            lines.append(f"{path}: {message}")
+            lines.append(f"{path}: {secrets.mask_str(err.message)}")
         raise UsageError(
             "the inputs do not match the workflow's inputs schema",
             where=where,
@@ -48,6 +54,12 @@ def convert_cli_value(plan: WorkflowPlan, name: str, text: str) -> Any:
     if isinstance(types, str):
         types = [types]
     if not types:
+        # no declared type (e.g. only oneOf/anyOf): JSON objects and arrays are read as such
+        if text.lstrip()[:1] in ("{", "["):
+            try:
+                return orjson.loads(text)
+            except orjson.JSONDecodeError:
+                return text
         return text
     for t in types:
         try:

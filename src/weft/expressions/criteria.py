@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import regex
+
 from weft.expressions.context import ABSENT, EvalContext
 from weft.expressions.errors import ExpressionError
 from weft.expressions.jsonpath_logic import compile_logical
@@ -201,21 +203,35 @@ class _TextCondition(Condition):
         return f"{self.kind} condition {self.text!r} on {self.context.source}"
 
 
+REGEX_TIMEOUT = 1.0  # seconds a regex criterion may search before it fails
+
+
 class RegexCondition(_TextCondition):
-    """``regex``: :func:`re.search` on the context's text."""
+    """``regex``: a search of the context's text (the ``regex`` package, a superset of
+    :mod:`re`), bounded in time: a pattern that backtracks catastrophically (``^(a|aa)+$`` on a
+    long answer) fails the criterion after :data:`REGEX_TIMEOUT` instead of hanging the run."""
 
     __slots__ = ()
 
-    def _compile(self, text: str) -> re.Pattern[str]:
+    def _compile(self, text: str) -> Any:
         try:
             with warnings.catch_warnings():  # "possible nested set" etc.: still a valid pattern
                 warnings.simplefilter("ignore")
-                return re.compile(text)
-        except re.error as exc:
-            raise ExpressionError(f"not a valid regular expression: {exc}", text, exc.pos) from None
+                re.compile(text)  # the grammar Python users expect; regex compiles it too
+                return regex.compile(text)
+        except (re.error, regex.error) as exc:
+            pos = getattr(exc, "pos", None)
+            raise ExpressionError(f"not a valid regular expression: {exc}", text, pos) from None
 
-    def _test(self, compiled: re.Pattern[str], value: Any) -> bool:
-        return compiled.search(to_text(value)) is not None
+    def _test(self, compiled: Any, value: Any) -> bool:
+        try:
+            return compiled.search(to_text(value), timeout=REGEX_TIMEOUT) is not None
+        except TimeoutError:
+            raise ExpressionError(
+                f"the regular expression searched for longer than {REGEX_TIMEOUT:g} s "
+                "(catastrophic backtracking)",
+                self.text,
+            ) from None
 
 
 class JSONPathCondition(_TextCondition):

@@ -101,7 +101,16 @@ def open_sqlite(path: Path, durability: str, busy_timeout: float) -> SqliteDatab
             why=str(exc),
             hint="create it, fix its permissions, or choose another --store / WEFT_STORE",
         ) from exc
-    created = not path.exists()
+    try:
+        created = not path.exists()
+    except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL
+        raise E.RunStoreError(
+            "the run store's path cannot be used",
+            kind="io",
+            where=str(path)[:200],
+            why=str(exc),
+            hint="choose a shorter or plainer --store / WEFT_STORE path",
+        ) from exc
     try:
         conn = sqlite3.connect(
             str(path), timeout=busy_timeout, isolation_level=None, check_same_thread=False

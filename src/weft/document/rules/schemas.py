@@ -18,6 +18,7 @@ from weft.document.conditions import (
 from weft.document.diagnostics import Diagnostic
 from weft.document.loaded import LoadedDocument
 from weft.document.rules.variants import allowed_values, input_finding, variant_finding
+from weft.expressions.errors import ExpressionError
 from weft.expressions.pointer import join_pointer, parse_pointer
 from weft.expressions.simple import Binary
 from weft.openapi.description import OpenAPIDescription, Operation
@@ -131,7 +132,10 @@ def _outputs(
         match = _BODY_POINTER.match(value) if isinstance(value, str) else None
         if not match:
             continue
-        tokens = list(parse_pointer(match.group(1))[0])
+        try:
+            tokens = list(parse_pointer(match.group(1))[0])
+        except ExpressionError:
+            continue  # not a JSON Pointer: validate reports the expression itself
         verdicts = [
             schema_at(desc, op.response_schema(s), tokens)
             for s in statuses
