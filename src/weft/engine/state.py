@@ -96,6 +96,20 @@ def _as_is(value: Any, secrets: SecretSet) -> bool:
     return True
 
 
+def note_unmasked(
+    frame: Frame,
+    sid: str,
+    outputs: dict[str, Any],
+    secrets: SecretSet,
+    secret_inputs: Mapping[str, str],
+) -> None:
+    """``secrets.mask(outputs)`` gave ``outputs`` back: with secrets known, that means JSON
+    through and through and no secret inside, so snapshots take it as it is (without looking
+    at it again, see :func:`_as_is`)."""
+    if secrets and type(outputs) is dict:
+        frame.masked[sid] = (outputs, _secrets_version(secrets, secret_inputs), outputs)
+
+
 def _mask_inputs(
     frame: Frame, secrets: SecretSet, secret_inputs: Mapping[str, str]
 ) -> dict[str, Any]:

@@ -42,7 +42,7 @@ from weft.engine.response_checks import Findings, ResponseChecker
 from weft.engine.responses import evaluate_outputs, failed_criterion
 from weft.engine.result import RunEvent, StepResult, masked_exchange
 from weft.engine.run_state import RunState
-from weft.engine.state import Frame
+from weft.engine.state import Frame, note_unmasked
 from weft.expressions.context import EvalContext
 from weft.openapi.bodies import parse_body
 
@@ -187,6 +187,8 @@ class StepExecutor:
             frame.step_outputs[sid] = outputs
             sr.output_errors = errors
             sr.outputs = state.secrets.mask(outputs)
+            if sr.outputs is outputs:  # nothing to mask: snapshots take it as it is too
+                note_unmasked(frame, sid, outputs, state.secrets, state.secret_by_value)
             sr.status = StepStatus.SUCCEEDED
             sr.failure = None
         else:
