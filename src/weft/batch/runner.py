@@ -201,55 +201,56 @@ async def run_batch(
     )
     clock = clock or SystemClock()
     concurrency = min(batch_options.concurrency, max(total, 1))
-    with store_scope(store) as opened, batch_collector(batch_options.tune_gc):
-        own_transport = None
-        if transport is None:
-            own_transport = transport = AiohttpTransport(limit=concurrency)
-        if isinstance(transport, AiohttpTransport) and transport.notice is not None:
-            pool = transport.options.limit  # the open-files limit made the pool smaller
-            if pool < concurrency:
-                concurrency = pool
-                if on_notice is not None:
-                    on_notice(f"at most {pool} runs at once: {transport.notice}")
-        governor = HostGovernor(clock, rate=batch_options.rate)
-        progress = BatchProgress(total=total)
-        state = RowRunner(
-            loaded,
-            plan,
-            key=key,
-            store=opened,
-            transport=GovernedTransport(transport, governor),
-            clock=clock,
-            defaults=defaults or {},
-            hooks=row_hooks,
-            retry_failed=batch_options.retry_failed,
-            run_options=run_options,
-            progress=progress,
-            on_progress=on_progress,
-            on_row_done=on_row_done,
-            admission=Admission(batch_options.admit_per_turn),
-        )
-        results: list[RowResult | None] | None = [None] * total if keep_rows else None
-        try:
-            state.load_previous()
-            shared = enumerate(batch_rows())
-            workers = [
-                asyncio.ensure_future(state.worker(shared, results)) for _ in range(concurrency)
-            ]
+    with store_scope(store) as opened:
+        async with batch_collector(batch_options.tune_gc):
+            own_transport = None
+            if transport is None:
+                own_transport = transport = AiohttpTransport(limit=concurrency)
+            if isinstance(transport, AiohttpTransport) and transport.notice is not None:
+                pool = transport.options.limit  # the open-files limit made the pool smaller
+                if pool < concurrency:
+                    concurrency = pool
+                    if on_notice is not None:
+                        on_notice(f"at most {pool} runs at once: {transport.notice}")
+            governor = HostGovernor(clock, rate=batch_options.rate)
+            progress = BatchProgress(total=total)
+            state = RowRunner(
+                loaded,
+                plan,
+                key=key,
+                store=opened,
+                transport=GovernedTransport(transport, governor),
+                clock=clock,
+                defaults=defaults or {},
+                hooks=row_hooks,
+                retry_failed=batch_options.retry_failed,
+                run_options=run_options,
+                progress=progress,
+                on_progress=on_progress,
+                on_row_done=on_row_done,
+                admission=Admission(batch_options.admit_per_turn),
+            )
+            results: list[RowResult | None] | None = [None] * total if keep_rows else None
             try:
-                await asyncio.gather(*workers)
+                state.load_previous()
+                shared = enumerate(batch_rows())
+                workers = [
+                    asyncio.ensure_future(state.worker(shared, results)) for _ in range(concurrency)
+                ]
+                try:
+                    await asyncio.gather(*workers)
+                finally:
+                    for w in workers:
+                        w.cancel()
+                    await asyncio.gather(*workers, return_exceptions=True)
+                    if state.unreported:  # also when cancelled: what finished is reported
+                        with contextlib.suppress(StoreError):
+                            state.report_now()
             finally:
-                for w in workers:
-                    w.cancel()
-                await asyncio.gather(*workers, return_exceptions=True)
-                if state.unreported:  # also when cancelled: what finished is reported
-                    with contextlib.suppress(StoreError):
-                        state.report_now()
-        finally:
-            if own_transport is not None:
-                await own_transport.close()
-            if row_hooks.close is not None:
-                await row_hooks.close()
+                if own_transport is not None:
+                    await own_transport.close()
+                if row_hooks.close is not None:
+                    await row_hooks.close()
     return BatchResult(
         batch_key=key,
         workflow_id=plan.workflow_id,
