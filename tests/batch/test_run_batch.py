@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from weft.batch import BatchProgress, run_batch
+from weft.batch import BatchOptions, BatchProgress, run_batch
 from weft.effects import HttpRequest, HttpResponse
 from weft.store import open_store
 
@@ -171,13 +171,64 @@ async def test_rerun_resumes_rows_that_failed_on_a_fault_that_may_pass(
     items.fail = {2}  # 500: the server's fault, which may pass
     opts = {"defaults": {"token": TOKEN}, "servers": {"items": items.base_url}}
     store = tmp_path / "s.db"
-    first = await run_batch(doc, rows, store=store, **opts)  # type: ignore[arg-type]
+    no_resumes = BatchOptions(transient_resumes=0)  # the row is left failed (and resumable)
+    first = await run_batch(doc, rows, store=store, batch=no_resumes, **opts)  # type: ignore[arg-type]
     assert [r.status for r in first.rows] == ["succeeded", "failed", "succeeded", "succeeded"]
     items.fail = set()
     again = await run_batch(doc, rows, store=store, **opts)  # type: ignore[arg-type]
     assert again.ok and again.reused == 3 and again.resumed == 1
     assert again.rows[1].run_id == first.rows[1].run_id  # the same run, continued
     assert items.requests[2] == 2 and sum(items.requests.values()) == 5
+
+
+class OutageTransport:
+    """The items API in memory; item 2 answers 503 to its first ``failures`` requests."""
+
+    def __init__(self, clock: VirtualClock, failures: int) -> None:
+        self.clock = clock
+        self.failures = failures
+        self.sent: list[tuple[float, int, int]] = []
+
+    async def send(self, request: HttpRequest) -> HttpResponse:
+        item = int(request.url.split("/items/")[1].split("?")[0])
+        earlier = sum(1 for _, i, _ in self.sent if i == item)
+        status = 503 if item == 2 and earlier < self.failures else 200
+        self.sent.append((self.clock.now, item, status))
+        await asyncio.sleep(0)
+        if status == 503:
+            page = b"<html>down</html>"
+            return HttpResponse(503, {"content-type": "text/html"}, page, request.url)
+        body = orjson.dumps({"id": item, "double": item * 2, "label": "l", "flag": "f"})
+        return HttpResponse(200, {"content-type": "application/json"}, body, request.url)
+
+
+@pytest.mark.parametrize(("failures", "expected"), [(2, "succeeded"), (3, "failed")])
+async def test_a_row_stopped_by_an_outage_is_resumed_within_the_batch(
+    tmp_path: Path, failures: int, expected: str
+) -> None:
+    """A run that stops on a fault that may pass is resumed in the same batch after a pause
+    (5 s, then 10 s): the same run, continued, at most ``transient_resumes`` times."""
+    doc = write_items_docs(tmp_path)
+    clock = VirtualClock()
+    transport = OutageTransport(clock, failures)
+    driver = asyncio.ensure_future(clock.drive())
+    try:
+        result = await run_batch(
+            doc, [{"id": i} for i in range(1, 4)], defaults={"token": TOKEN},
+            servers={"items": "http://items.test"}, store=tmp_path / "s.db",
+            transport=transport, clock=clock,
+        )  # fmt: skip
+    finally:
+        driver.cancel()
+    row = result.rows[1]
+    assert row.status == expected
+    tries = [(t, s) for t, i, s in transport.sent if i == 2]
+    assert [s for _, s in tries] == [503] * failures + [200] * (expected == "succeeded")
+    assert [t for t, _ in tries] == [0.0, 5.0, 15.0][: len(tries)]
+    with open_store(tmp_path / "s.db") as opened:
+        assert len(opened.list_runs(limit=None)) == 3  # one run per row, resumed in place
+    if expected == "failed":
+        assert row.error is not None and row.error["statusCode"] == 503
 
 
 async def test_cancelled_batch_resumes_unfinished_runs(tmp_path: Path) -> None:

@@ -14,16 +14,25 @@ from __future__ import annotations
 
 from weft.batch.governor import GovernedTransport, HostGovernor
 from weft.batch.results import BatchProgress, BatchResult, RowResult
+from weft.batch.row_runner import RowHooks
 from weft.batch.rows import BatchRow, read_rows
-from weft.batch.runner import PrepareInputs, batch_key_for, run_batch, run_batch_sync
+from weft.batch.runner import (
+    BatchOptions,
+    PrepareInputs,
+    batch_key_for,
+    run_batch,
+    run_batch_sync,
+)
 
 __all__ = [
+    "BatchOptions",
     "BatchProgress",
     "BatchResult",
     "BatchRow",
     "GovernedTransport",
     "HostGovernor",
     "PrepareInputs",
+    "RowHooks",
     "RowResult",
     "batch_key_for",
     "read_rows",

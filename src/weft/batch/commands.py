@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -18,7 +18,14 @@ import click
 import orjson
 
 from weft.batch.results import BatchResult, RowResult
-from weft.batch.runner import DEFAULT_CONCURRENCY, BatchOptions, RowHooks, run_batch
+from weft.batch.results_file import ResultsFile
+from weft.batch.runner import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_TRANSIENT_RESUMES,
+    BatchOptions,
+    RowHooks,
+    run_batch,
+)
 from weft.cli.net_options import NetworkChoices, network_options
 from weft.cli.options import STORE_HELP
 from weft.cli.report_options import report_options, write_reports
@@ -39,66 +46,6 @@ def default_results_path(inputs: str | os.PathLike[str]) -> Path:
     return path.with_name(f"{path.stem}.results.jsonl")
 
 
-class ResultsFile:
-    """A batch's results: a line per row appended (and flushed) to ``path`` as the row finishes
-    (never truncating what an earlier run wrote), then, at the end, the whole file written in
-    row order, one line per row, under a temporary name and renamed over ``path``. A kill at
-    any moment loses no line already written (a row may then appear twice until the batch is
-    run again to its end)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: IO[bytes] | None = self.path.open("ab")
-
-    def add(self, row: RowResult) -> None:
-        if self._file is not None:
-            self._file.write(orjson.dumps(row.to_dict(), default=_default) + b"\n")
-            self._file.flush()
-
-    def finish(self, rows: Sequence[RowResult], *, complete: bool = True) -> None:
-        """Write the results file in row order, one line per row (atomically): ``rows`` when
-        the batch ``complete``d (every row is among them), else ``rows`` over the lines the
-        file already holds (an interrupted batch keeps what earlier runs reported)."""
-        self.close()
-        lines: dict[int, bytes] = {} if complete else self._existing()
-        for row in rows:
-            lines[row.row] = orjson.dumps(row.to_dict(), default=_default)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with tmp.open("wb") as out:
-            for number in sorted(lines):
-                out.write(lines[number] + b"\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, self.path)
-
-    def _existing(self) -> dict[int, bytes]:
-        found: dict[int, bytes] = {}
-        try:
-            text = self.path.read_bytes()
-        except OSError:
-            return found
-        for line in text.splitlines():
-            try:
-                value = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                continue  # a line cut short by a kill
-            if isinstance(value, dict) and isinstance(value.get("row"), int):
-                found[value["row"]] = line
-        return found
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return str(value)
-
-
 def _summary(result: BatchResult, out: Path) -> str:
     extra = []
     if result.partial:
@@ -109,7 +56,7 @@ def _summary(result: BatchResult, out: Path) -> str:
         extra.append(f"{result.resumed} resumed")
     more = f" ({', '.join(extra)})" if extra else ""
     return (
-        f"{len(result.rows)} rows: {result.succeeded} succeeded, {result.failed} failed{more}"
+        f"{result.total} rows: {result.succeeded} succeeded, {result.failed} failed{more}"
         f" in {result.duration:.1f}s; results in {out}"
     )
 
@@ -139,31 +86,36 @@ def run_batch_command(
     (its pool sized for the concurrency). Usage and document errors raise
     :class:`~weft.errors.WeftError` (exit 2).
     """
-    from weft.batch.rows import read_rows
+    from weft.batch.rows import count_rows
     from weft.progress import batch_display
 
     err = stderr or sys.stderr
-    total = len(read_rows(Path(inputs_path)))  # usage errors before anything starts
+    total = count_rows(Path(inputs_path))  # usage errors before anything starts
     out_path = Path(out) if out is not None else default_results_path(inputs_path)
     display = batch_display(total, stream=err)
-    finished: dict[int, RowResult] = {}
+    # rows are written to the results file as they finish and not kept (a batch of a million
+    # rows holds the runs in flight); the first failed and first partial row for the summary
+    seen = _Seen()
     results_file = ResultsFile(out_path)
 
     def row_done(row: RowResult) -> None:
-        finished[row.row] = row
+        seen.add(row)
         results_file.add(row)
         if row_line is not None and not as_json:
             line = row_line(row)
             if line is not None:
                 click.echo(line)
 
+    def notice(line: str) -> None:
+        err.write(f"notice: {line}\n")
+
     transport = None
     if http is not None:
         from weft.effects.aiohttp_transport import AiohttpTransport
 
+        # its pool sized for the concurrency (capped by run_batch when the open-files limit
+        # shrank it: the notice is run_batch's)
         transport = AiohttpTransport(http.pooled((batch or BatchOptions()).concurrency))
-        if transport.notice:
-            err.write(f"notice: {transport.notice}\n")
 
     async def batch_run() -> BatchResult:
         try:
@@ -178,6 +130,8 @@ def run_batch_command(
                 store=store,
                 on_progress=display.update,
                 on_row_done=row_done,
+                on_notice=notice,
+                keep_rows=False,
                 transport=transport,
             )
         finally:
@@ -190,10 +144,9 @@ def run_batch_command(
         result = asyncio.run(coro)
     except KeyboardInterrupt:
         display.stop()
-        results_file.finish(list(finished.values()), complete=False)
-        failed = sum(1 for r in finished.values() if not r.ok)
+        results_file.finish()
         err.write(
-            f"interrupted: {len(finished)} of {total} rows finished ({failed} failed), "
+            f"interrupted: {seen.count} of {total} rows finished ({seen.failed} failed), "
             f"results in {out_path}; unfinished runs are kept in the run store. "
             "Run the same command again to finish the rest (no row runs twice).\n"
         )
@@ -201,28 +154,46 @@ def run_batch_command(
         return EXIT_INTERRUPTED
     except BaseException:
         display.stop()
-        results_file.finish(list(finished.values()), complete=False)
+        results_file.finish()
         raise
     display.stop()
-    results_file.finish(result.rows)
+    results_file.finish(rows=total)
     if as_json:
         summary = {k: v for k, v in result.to_dict().items() if k != "rows"}
         summary["results"] = str(out_path)
         sys.stdout.write(orjson.dumps(summary).decode() + "\n")
         sys.stdout.flush()
     err.write(_summary(result, out_path) + "\n")
-    if result.failed or result.partial:
-        first = next(r for r in result.rows if not r.ok)
+    first = seen.first_failed if result.failed else seen.first_partial
+    if first is not None:
         reason = (first.error or {}).get("reason", first.status)
         what = "first failure" if result.failed else "first partial row"
-        if result.failed:
-            first = next(r for r in result.rows if not r.ok and not r.partial)
-            reason = (first.error or {}).get("reason", first.status)
         err.write(f"{what}: row {first.row} (line {first.line}): {reason}\n")
     err.flush()
     if result.failed:
         return EXIT_FAILED
     return EXIT_PARTIAL if result.partial else EXIT_OK
+
+
+class _Seen:
+    """What the summary needs of the finished rows: their number, the failed ones, and the
+    first (lowest-numbered) failed and partial row."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.failed = 0
+        self.first_failed: RowResult | None = None
+        self.first_partial: RowResult | None = None
+
+    def add(self, row: RowResult) -> None:
+        self.count += 1
+        if row.partial:
+            if self.first_partial is None or row.row < self.first_partial.row:
+                self.first_partial = row
+        elif not row.ok:
+            self.failed += 1
+            if self.first_failed is None or row.row < self.first_failed.row:
+                self.first_failed = row
 
 
 @click.command("batch")
@@ -246,6 +217,11 @@ def run_batch_command(
 @click.option("--retry-failed", is_flag=True,
               help="Run rows whose earlier run failed for good again (rows that failed on a "
                    "fault that may pass are resumed anyway).")  # fmt: skip
+@click.option("--outage-retries", type=click.IntRange(0, 10), default=DEFAULT_TRANSIENT_RESUMES,
+              show_default=True,
+              help="Times a row stopped by a fault that may pass (no answer, 5xx, 429) is "
+                   "resumed within the batch, after 5 s, then 10 s, ... (0: leave it failed "
+                   "and resumable).")  # fmt: skip
 @click.option("--strict", is_flag=True, help="Read expressions exactly as the spec words them.")
 @click.option("--pace", help="Loop pacing: off, a delay, or a list like 1,2,5,10.")
 @click.option("--max-steps", type=click.IntRange(1), default=1000, show_default=True,
@@ -273,6 +249,7 @@ def batch(
     run_id_input: str | None,
     store_path: str | None,
     retry_failed: bool,
+    outage_retries: int,
     strict: bool,
     pace: str | None,
     max_steps: int,
@@ -331,7 +308,12 @@ def batch(
             workflow_id=plan.workflow_id,
             defaults=parse_input_pairs(plan, input_pairs),
             options=options,
-            batch=BatchOptions(concurrency=concurrency, rate=rate, retry_failed=retry_failed),
+            batch=BatchOptions(
+                concurrency=concurrency,
+                rate=rate,
+                retry_failed=retry_failed,
+                transient_resumes=outage_retries,
+            ),
             hooks=hooks,
             store=store,
             out=out_path,

@@ -96,43 +96,60 @@ class BatchProgress:
 
 @dataclass(slots=True)
 class BatchResult:
-    """Every row's result, in row order, and how the batch went."""
+    """How a batch went: every row's result in row order (``rows``), or, when the caller took
+    the rows as they finished (``run_batch(..., keep_rows=False)``), none of them and only
+    their ``counts``."""
 
     batch_key: str
     workflow_id: str
     rows: list[RowResult]
     duration: float = 0.0
     holds: int = 0  # Retry-After hold-offs applied across the batch
+    counts: BatchProgress | None = None  # the tally, when ``rows`` were not kept
+
+    @property
+    def total(self) -> int:
+        return self.counts.done if self.counts is not None else len(self.rows)
 
     @property
     def succeeded(self) -> int:
+        if self.counts is not None:
+            return self.counts.succeeded
         return sum(1 for r in self.rows if r.ok)
 
     @property
     def failed(self) -> int:
+        if self.counts is not None:
+            return self.counts.failed
         return sum(1 for r in self.rows if not r.ok and not r.partial)
 
     @property
     def partial(self) -> int:
+        if self.counts is not None:
+            return self.counts.partial
         return sum(1 for r in self.rows if r.partial)
 
     @property
     def reused(self) -> int:
+        if self.counts is not None:
+            return self.counts.reused
         return sum(1 for r in self.rows if r.source == STORED)
 
     @property
     def resumed(self) -> int:
+        if self.counts is not None:
+            return self.counts.resumed
         return sum(1 for r in self.rows if r.source == RESUMED)
 
     @property
     def ok(self) -> bool:
-        return all(r.ok for r in self.rows)
+        return self.succeeded == self.total
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "batch": self.batch_key,
             "workflowId": self.workflow_id,
-            "total": len(self.rows),
+            "total": self.total,
             "succeeded": self.succeeded,
             "failed": self.failed,
             "partial": self.partial,

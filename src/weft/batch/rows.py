@@ -4,7 +4,8 @@ JSONL: one JSON object per line (blank lines skipped). CSV: a header row naming 
 cells are text (converted to the workflow's declared input types by the engine's input
 coercion); an empty cell means "not given". Every problem names the file and line.
 
-The file is read line by line, each line bounded (:data:`MAX_LINE_BYTES`): a device or an
+The file is read line by line as rows are asked for (:func:`iter_rows`; a batch holds the rows
+in flight, not the file), each line bounded (:data:`MAX_LINE_BYTES`): a device or an
 endless stream given as a rows file (``/dev/zero``) is one clear error, not a memory error. A
 row nested deeper than :data:`MAX_DEPTH` or holding an integer beyond 64 bits (which a JSON
 reader would turn into an approximate float) is refused the same way.
@@ -50,23 +51,36 @@ class BatchRow:
 
 def read_rows(path: str | Path) -> list[BatchRow]:
     """Read every row of ``path`` (``.jsonl``/``.ndjson``/``.json`` lines, or ``.csv``)."""
+    return list(iter_rows(path))
+
+
+def count_rows(path: str | Path) -> int:
+    """Read ``path`` through, keeping nothing: its number of rows, or the
+    :class:`~weft.errors.UsageError` of its first bad line (before a batch starts)."""
+    return sum(1 for _ in iter_rows(path))
+
+
+def iter_rows(path: str | Path) -> Iterator[BatchRow]:
+    """The rows of ``path`` one at a time, read as they are asked for (a batch holds the rows
+    in flight, not the file). A bad line raises when it is reached: :func:`count_rows` first."""
     file = Path(path)
+    suffix = file.suffix.lower()
+    if suffix not in (".csv", ".jsonl", ".ndjson", ".json"):
+        raise UsageError(
+            "unknown batch inputs format",
+            where=str(file),
+            why=f"the file name ends in {suffix or '(nothing)'!r}",
+            hint="use a .jsonl file (one JSON object per line) or a .csv file with a header row",
+        )
     try:
         stream = file.open("rb")
     except OSError as exc:
         raise _unreadable(file, exc) from None
     with stream:
-        suffix = file.suffix.lower()
         if suffix == ".csv":
-            return _read_csv(file, _lines(file, stream))
-        if suffix in (".jsonl", ".ndjson", ".json"):
-            return _read_jsonl(file, _lines(file, stream))
-    raise UsageError(
-        "unknown batch inputs format",
-        where=str(file),
-        why=f"the file name ends in {suffix or '(nothing)'!r}",
-        hint="use a .jsonl file (one JSON object per line) or a .csv file with a header row",
-    )
+            yield from _read_csv(file, _lines(file, stream))
+        else:
+            yield from _read_jsonl(file, _lines(file, stream))
 
 
 def _unreadable(file: Path, exc: OSError) -> UsageError:
@@ -100,8 +114,8 @@ def _lines(file: Path, stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
         yield number, line
 
 
-def _read_jsonl(file: Path, lines: Iterator[tuple[int, bytes]]) -> list[BatchRow]:
-    rows: list[BatchRow] = []
+def _read_jsonl(file: Path, lines: Iterator[tuple[int, bytes]]) -> Iterator[BatchRow]:
+    number = 0
     for line_no, line in lines:
         if not line.strip():
             continue
@@ -115,8 +129,8 @@ def _read_jsonl(file: Path, lines: Iterator[tuple[int, bytes]]) -> list[BatchRow
                 hint=_JSONL_HINT,
             )
         _check_nesting(value, where)
-        rows.append(BatchRow(number=len(rows) + 1, line=line_no, values=value))
-    return rows
+        number += 1
+        yield BatchRow(number=number, line=line_no, values=value)
 
 
 class _TooLarge(ValueError):
@@ -184,10 +198,10 @@ def _text_lines(file: Path, lines: Iterator[tuple[int, bytes]]) -> Iterator[str]
         yield text
 
 
-def _read_csv(file: Path, lines: Iterator[tuple[int, bytes]]) -> list[BatchRow]:
+def _read_csv(file: Path, lines: Iterator[tuple[int, bytes]]) -> Iterator[BatchRow]:
     reader = csv.reader(_text_lines(file, lines))
     try:
-        return _csv_rows(file, reader)
+        yield from _csv_rows(file, reader)
     except csv.Error as exc:
         raise UsageError(
             "the batch CSV file cannot be read",
@@ -197,7 +211,7 @@ def _read_csv(file: Path, lines: Iterator[tuple[int, bytes]]) -> list[BatchRow]:
         ) from None
 
 
-def _csv_rows(file: Path, reader: Any) -> list[BatchRow]:
+def _csv_rows(file: Path, reader: Any) -> Iterator[BatchRow]:
     header = next(reader, None)
     if not header or not any(h.strip() for h in header):
         raise UsageError(
@@ -206,7 +220,7 @@ def _csv_rows(file: Path, reader: Any) -> list[BatchRow]:
             hint="start the file with a row naming the inputs, e.g. modelVersionId,prompt",
         )
     names = [h.strip() for h in header]
-    rows: list[BatchRow] = []
+    number = 0
     for cells in reader:
         line_no = reader.line_num
         if not any(c.strip() for c in cells):
@@ -219,5 +233,5 @@ def _csv_rows(file: Path, reader: Any) -> list[BatchRow]:
                 hint="quote cells that contain commas",
             )
         values = {name: cell for name, cell in zip(names, cells, strict=False) if cell != ""}
-        rows.append(BatchRow(number=len(rows) + 1, line=line_no, values=values, text_values=True))
-    return rows
+        number += 1
+        yield BatchRow(number=number, line=line_no, values=values, text_values=True)

@@ -2,8 +2,13 @@
 
 Every run shares one connection pool wrapped in a :class:`GovernedTransport` (per-host rate, and a
 ``Retry-After`` seen by any run holds back every run on that host). At most ``concurrency`` rows
-are in flight; a fixed set of workers pulls rows one at a time, so memory holds the results and
-not one task per row.
+are in flight; a fixed set of workers pulls rows one at a time from the inputs file, read as
+they are needed, and a run starts only when :class:`~weft.batch.admission.Admission` lets it
+(a few per turn of the event loop, so starting thousands of runs never stalls the loop). With
+``keep_rows=False`` finished rows go to ``on_row_done`` and are not kept: memory holds the runs
+in flight, whatever the number of rows. A concurrency that needs more open files than the
+process may have is capped to what fits (``on_notice`` says so). While the batch runs, the
+garbage collector runs less often (:mod:`weft.batch.collector`).
 
 Re-runs go through the run store. Each row's run carries the labels ``batch`` (a stable key),
 ``row`` (its number) and ``digest`` (its values' fingerprint). Running the same batch again
@@ -21,40 +26,36 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import inspect
 import os
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from weft.batch.admission import DEFAULT_PER_TURN, Admission
+from weft.batch.collector import batch_collector
 from weft.batch.governor import GovernedTransport, HostGovernor
-from weft.batch.results import RESUMED, RUN, STORED, BatchProgress, BatchResult, RowResult
-from weft.batch.rows import BatchRow, read_rows
+from weft.batch.results import BatchProgress, BatchResult, RowResult
+from weft.batch.row_runner import (
+    DEFAULT_TRANSIENT_PAUSE,
+    DEFAULT_TRANSIENT_RESUMES,
+    FinishRow,
+    NoticeCallback,
+    PrepareInputs,
+    ProgressCallback,
+    RowCallback,
+    RowHooks,
+    RowRunner,
+)
+from weft.batch.rows import BatchRow, count_rows, iter_rows
 from weft.effects import Clock, Transport
 from weft.engine.options import RetryPolicy, RunOptions
-from weft.engine.result import FAILED, SUCCEEDED, RunResult
-from weft.engine.resumable import resumable
-from weft.errors import StoreError, UsageError, WeftError
-from weft.secrets import SecretSet
+from weft.errors import StoreError, UsageError
 
 if TYPE_CHECKING:
     from weft.document import LoadedDocument
     from weft.engine.pacing import Pace
-    from weft.engine.plan import WorkflowPlan
     from weft.store import RunStore
-
-PrepareInputs = Callable[[dict[str, Any], str], "Mapping[str, Any] | Awaitable[Mapping[str, Any]]"]
-"""``prepare_inputs(values, run_id) -> inputs`` (or an awaitable of them): the row's values
-(defaults filled, CSV cells typed) and the run's id. A :class:`~weft.errors.WeftError` it raises
-fails the row before any run starts (its message is the row's reason)."""
-
-FinishRow = Callable[[RowResult], Awaitable[RowResult]]
-"""``finish_row(row) -> row``: work after a row's run ended and before it is reported (e.g.
-saving the images a run produced); it may add ``extra`` fields or mark the row ``partial``."""
-
-RowCallback = Callable[[RowResult], Any]
-ProgressCallback = Callable[[BatchProgress], Any]
 
 DEFAULT_CONCURRENCY = 32
 
@@ -64,12 +65,21 @@ class BatchOptions:
     """How a batch runs its rows. ``concurrency``: rows in flight at once. ``rate``: requests
     per second per host (shared by all rows). ``retry_failed``: run rows whose earlier run
     failed for good again, anew. ``batch_key``: the batch's identity in the run store (default:
-    derived from the document, the workflow and the rows)."""
+    derived from the document, the workflow and the rows). ``admit_per_turn``: runs started
+    per turn of the event loop at most. ``tune_gc``: the collector's batch settings
+    (:mod:`weft.batch.collector`). ``transient_resumes``: how many times a row whose run
+    stopped on a fault that may pass (no answer, 5xx, 429, its own timeout, after the step's
+    own retries) is resumed within the batch, after ``transient_pause`` seconds (doubled each
+    time); 0 leaves such rows failed (and resumable) at once."""
 
     concurrency: int = DEFAULT_CONCURRENCY
     rate: float | None = None
     retry_failed: bool = False
     batch_key: str | None = None
+    admit_per_turn: int = DEFAULT_PER_TURN
+    tune_gc: bool = True
+    transient_resumes: int = DEFAULT_TRANSIENT_RESUMES
+    transient_pause: float = DEFAULT_TRANSIENT_PAUSE
 
     def __post_init__(self) -> None:
         if isinstance(self.concurrency, bool) or not isinstance(self.concurrency, int):
@@ -78,23 +88,15 @@ class BatchOptions:
             raise UsageError("concurrency must be at least 1", hint="--concurrency 32")
         if self.rate is not None and not self.rate > 0:
             raise UsageError("rate must be positive", hint="--rate 10 (requests per second)")
-
-
-@dataclass(frozen=True, slots=True)
-class RowHooks:
-    """What a command adds to each row: ``prepare_inputs`` for a new run, ``resume_inputs``
-    (default: ``prepare_inputs``) to re-supply secrets when a run is resumed, and
-    ``finish_row`` after a row's run ended; ``close`` releases what the hooks hold (called
-    once the batch ends, in its event loop)."""
-
-    prepare_inputs: PrepareInputs | None = None
-    resume_inputs: PrepareInputs | None = None
-    finish_row: FinishRow | None = None
-    close: Callable[[], Awaitable[None]] | None = None  # at the end, in the batch's loop
-
-
-# seconds a finished row may wait so that rows finishing together share one store commit
-REPORT_INTERVAL = 0.02
+        if isinstance(self.admit_per_turn, bool) or not isinstance(self.admit_per_turn, int):
+            raise UsageError(f"admit_per_turn must be a whole number, not {self.admit_per_turn!r}")
+        if self.admit_per_turn < 1:
+            raise UsageError("admit_per_turn must be at least 1")
+        resumes = self.transient_resumes
+        if isinstance(resumes, bool) or not isinstance(resumes, int) or resumes < 0:
+            raise UsageError(f"transient_resumes must be a whole number ≥ 0, not {resumes!r}")
+        if not 0 <= self.transient_pause <= 3600:
+            raise UsageError("transient_pause must be between 0 and 3600 seconds")
 
 
 def batch_key_for(document_hash: str, workflow_id: str, identity: str) -> str:
@@ -105,10 +107,14 @@ def batch_key_for(document_hash: str, workflow_id: str, identity: str) -> str:
 
 def _rows_and_identity(
     rows: str | os.PathLike[str] | Iterable[BatchRow | Mapping[str, Any]],
-) -> tuple[list[BatchRow], str]:
+) -> tuple[Callable[[], Iterator[BatchRow]], int, str]:
+    """The rows (made anew for each pass: a file is read as rows are needed), their number, and
+    the batch's identity. A file is read through once first: its usage errors come before any
+    run starts."""
     if isinstance(rows, str | os.PathLike):
         path = Path(rows)
-        return read_rows(path), "file:" + str(path.resolve())
+        total = count_rows(path)
+        return (lambda: iter_rows(path)), total, "file:" + str(path.resolve())
     out: list[BatchRow] = []
     for item in rows:
         if isinstance(item, BatchRow):
@@ -123,267 +129,7 @@ def _rows_and_identity(
                 hint="pass a .jsonl/.csv path, or a list of dicts",
             )
     digest = hashlib.sha256("\n".join(r.digest for r in out).encode()).hexdigest()[:20]
-    return out, "rows:" + digest
-
-
-class _Batch:
-    """The state of one ``run_batch`` call, shared by its workers."""
-
-    def __init__(
-        self,
-        loaded: LoadedDocument,
-        plan: WorkflowPlan,
-        *,
-        key: str,
-        store: RunStore,
-        transport: Transport,
-        clock: Clock,
-        defaults: Mapping[str, Any],
-        hooks: RowHooks,
-        retry_failed: bool,
-        run_options: RunOptions,
-        progress: BatchProgress,
-        on_progress: ProgressCallback | None,
-        on_row_done: RowCallback | None,
-    ) -> None:
-        self.loaded = loaded
-        self.plan = plan
-        self.key = key
-        self.store = store
-        self.transport = transport
-        self.clock = clock
-        self.defaults = dict(defaults)
-        self.hooks = hooks
-        self.retry_failed = retry_failed
-        self.run_options = run_options
-        self.progress = progress
-        self.on_progress = on_progress
-        self.on_row_done = on_row_done
-        self.previous: dict[int, Any] = {}
-        self.flush_store: Callable[[], Any] = store.flush  # commit what the store buffers
-        self.unreported: list[RowResult] = []  # finished rows waiting for their commit
-        self.reporting = False  # a worker is gathering rows for one commit
-        self.stored: dict[str, Any] = {}  # finished earlier runs, read in one go
-        self.started = clock.monotonic()
-
-    def load_previous(self) -> None:
-        """The latest earlier run of each row of this batch (oldest first, latest wins)."""
-        for summary in self.store.find_runs({"batch": self.key}):
-            try:
-                number = int(summary.labels.get("row", ""))
-            except ValueError:
-                continue
-            self.previous[number] = summary
-        finished = [s.run_id for s in self.previous.values() if s.status in (SUCCEEDED, FAILED)]
-        if finished:
-            self.stored = {run.run_id: run for run in self.store.get_runs(finished)}
-
-    def _tick(self) -> None:
-        self.progress.elapsed = self.clock.monotonic() - self.started
-        if self.on_progress is not None:
-            self.on_progress(self.progress)
-
-    async def worker(
-        self, rows: Iterator[tuple[int, BatchRow]], results: list[RowResult | None]
-    ) -> None:
-        for index, row in rows:
-            result = await self.one(row)
-            results[index] = result
-            p = self.progress
-            p.done += 1
-            if result.ok:
-                p.succeeded += 1
-            elif result.partial:
-                p.partial += 1
-            else:
-                p.failed += 1
-            if result.source == STORED:
-                p.reused += 1
-            elif result.source == RESUMED:
-                p.resumed += 1
-            self._tick()
-            if self.on_row_done is not None:
-                await self._report(result)
-
-    async def _report(self, result: RowResult) -> None:
-        """Hand a finished row to ``on_row_done`` once its run's end is committed.
-
-        What the callback writes (a results line) must never run ahead of the store: a row
-        reported finished is finished in the store too, even if the process is killed right
-        after. One commit covers the rows that finish within :data:`REPORT_INTERVAL` of each
-        other (a commit per row would cost a quarter of a busy batch's time).
-        """
-        assert self.on_row_done is not None
-        if result.source == STORED:
-            self.on_row_done(result)  # nothing new to commit
-            return
-        self.unreported.append(result)
-        if self.reporting:
-            return  # the worker that is gathering rows reports this one with them
-        self.reporting = True
-        try:
-            if self.progress.in_flight:  # other rows may finish meanwhile: share the commit
-                await asyncio.sleep(REPORT_INTERVAL)
-        finally:
-            self.reporting = False
-        self.report_now()
-
-    def report_now(self) -> None:
-        """Commit the store, then report every finished row not reported yet."""
-        if not self.unreported:
-            return
-        rows, self.unreported = self.unreported, []
-        self.flush_store()
-        assert self.on_row_done is not None
-        for row in rows:
-            self.on_row_done(row)
-
-    def _reusable(self, prev: Any) -> bool:
-        """Whether an earlier run's result stands: it succeeded, or it failed for good (and
-        ``retry_failed`` does not ask for a new run)."""
-        if prev.status == SUCCEEDED:
-            return True
-        if prev.status != FAILED:
-            return False
-        stored = self.stored.get(prev.run_id)
-        if stored is not None and resumable(stored.result):
-            return False  # failed for a reason that may pass: resumed
-        return not self.retry_failed
-
-    async def one(self, row: BatchRow) -> RowResult:
-        prev = self.previous.get(row.number)
-        if prev is not None and prev.labels.get("digest") != row.digest:
-            prev = None  # the row changed since: a new run
-        if prev is not None and self._reusable(prev):
-            return await self._finish(self._stored(row, prev.run_id))
-        if prev is not None and prev.status == FAILED and self.retry_failed:
-            stored = self.stored.get(prev.run_id)
-            if stored is None or not resumable(stored.result):
-                prev = None  # failed for good: run anew
-        secrets = SecretSet()
-        try:
-            values = self._values(row, secrets)
-        except WeftError as exc:
-            return self._failed(row, None, str(exc), secrets)
-        resume = prev is not None and prev.status != SUCCEEDED
-        run_id = prev.run_id if prev is not None and resume else _new_run_id()
-        self.progress.in_flight += 1
-        self._tick()
-        try:
-            hook = self.hooks.prepare_inputs
-            if resume and self.hooks.resume_inputs is not None:
-                hook = self.hooks.resume_inputs
-            inputs = dict(values)
-            if hook is not None:
-                prepared = hook(inputs, run_id)
-                if inspect.isawaitable(prepared):
-                    prepared = await prepared
-                inputs = dict(prepared)
-            for name in self.plan.secret_inputs:
-                secrets.add(inputs.get(name))
-            result = await self._execute(row, run_id, inputs, resume)
-        except StoreError:
-            raise  # the store is unusable: stop the batch, nothing is lost
-        except WeftError as exc:
-            return self._failed(row, run_id if resume else None, str(exc), secrets)
-        except Exception as exc:  # a defect must not sink the other rows
-            return self._failed(row, run_id, f"{type(exc).__name__}: {exc}", secrets)
-        finally:
-            self.progress.in_flight -= 1
-        error: dict[str, Any] | None = None
-        if not result.ok:
-            error = result.error.to_dict() if result.error else {"reason": result.status}
-            message = result.message
-            if message and message != error.get("reason"):
-                error["message"] = message
-        return await self._finish(
-            RowResult(
-                row=row.number,
-                line=row.line,
-                run_id=result.run_id,
-                status=result.status,
-                outputs=secrets.mask(dict(result.outputs)),
-                error=secrets.mask(error),
-                source=RESUMED if resume else RUN,
-            )
-        )
-
-    async def _finish(self, result: RowResult) -> RowResult:
-        finish = self.hooks.finish_row
-        if finish is None:
-            return result
-        try:
-            return await finish(result)
-        except WeftError as exc:
-            return replace(result, status=FAILED, error={"step": None, "reason": str(exc)})
-
-    async def _execute(
-        self, row: BatchRow, run_id: str, inputs: dict[str, Any], resume: bool
-    ) -> RunResult:
-        from weft.api import resume_async, run_async
-
-        options = self.run_options
-        if resume:
-            return await resume_async(
-                run_id,
-                store=self.store,
-                inputs=inputs,
-                servers=options.servers,
-                auth=options.auth,
-                transport=self.transport,
-                clock=self.clock,
-                document=self.loaded,
-            )
-        return await run_async(
-            self.loaded,
-            self.plan.workflow_id,
-            inputs,
-            options=options,
-            recorder=self.store,
-            transport=self.transport,
-            clock=self.clock,
-            run_id=run_id,
-            labels={"batch": self.key, "row": str(row.number), "digest": row.digest},
-        )
-
-    def _values(self, row: BatchRow, secrets: SecretSet) -> dict[str, Any]:
-        values = dict(self.defaults)
-        if row.text_values:
-            from weft.engine.validation import convert_cli_value
-
-            for name in self.plan.secret_inputs:
-                secrets.add(row.values.get(name))
-            for name, text in row.values.items():
-                values[name] = convert_cli_value(self.plan, name, text)
-        else:
-            values.update(row.values)
-        for name in self.plan.secret_inputs:
-            secrets.add(values.get(name))
-        return values
-
-    def _stored(self, row: BatchRow, run_id: str) -> RowResult:
-        stored = self.stored.pop(run_id, None) or self.store.get_run(run_id)
-        result = stored.to_result() if stored is not None else {}
-        status = str(result.get("status") or (stored.status if stored else FAILED))
-        return RowResult(
-            row=row.number,
-            line=row.line,
-            run_id=run_id,
-            status=status,
-            outputs=dict(result.get("outputs") or {}),
-            error=None if status == SUCCEEDED else (result.get("error") or {"reason": status}),
-            source=STORED,
-        )
-
-    @staticmethod
-    def _failed(row: BatchRow, run_id: str | None, reason: str, secrets: SecretSet) -> RowResult:
-        return RowResult(
-            row=row.number,
-            line=row.line,
-            run_id=run_id,
-            status=FAILED,
-            error={"step": None, "reason": secrets.mask_str(reason)},
-        )
+    return (lambda: iter(out)), len(out), "rows:" + digest
 
 
 async def run_batch(
@@ -398,6 +144,8 @@ async def run_batch(
     store: RunStore | str | os.PathLike[str] | None = None,
     on_progress: ProgressCallback | None = None,
     on_row_done: RowCallback | None = None,
+    on_notice: NoticeCallback | None = None,
+    keep_rows: bool = True,
     transport: Transport | None = None,
     clock: Clock | None = None,
     # keyword forms of the options (folded into ``options``, ``batch`` and ``hooks``)
@@ -419,10 +167,13 @@ async def run_batch(
     ``defaults`` supply inputs a row leaves out. ``hooks`` (or ``prepare_inputs=``) adapt each
     row (e.g. an idempotency key derived from the run id, a token). ``store``: an open run store
     or a path (default: the per-user store). ``on_row_done`` is called as each row finishes
-    (after its run's end is committed), ``on_progress`` on every change. Cancelling the call
-    cancels the runs in flight; their records stay resumable.
+    (after its run's end is committed), ``on_progress`` on every change, ``on_notice`` with a
+    line for the user (the concurrency was capped). ``keep_rows=False``: the result holds the
+    counts and no rows (take them from ``on_row_done``). Cancelling the call cancels the runs
+    in flight; their records stay resumable.
     """
-    from weft.api import load_document
+    from weft.api import load_document, with_credentials
+    from weft.effects.aiohttp_transport import AiohttpTransport
     from weft.effects.clock import SystemClock
     from weft.engine.runner import select_plan
     from weft.store import store_scope
@@ -436,6 +187,8 @@ async def run_batch(
         timeout=timeout,
         retry=retry,
     )
+    # the environment's credentials read once for the batch, not once per row
+    run_options = with_credentials(run_options, None)
     batch_options = batch or BatchOptions()
     changes: dict[str, Any] = {
         k: v
@@ -454,63 +207,71 @@ async def run_batch(
         row_hooks = replace(row_hooks, prepare_inputs=prepare_inputs)
     loaded = load_document(document)
     plan = select_plan(loaded, workflow_id, strict=run_options.strict)
-    batch_rows, identity = _rows_and_identity(rows)
+    batch_rows, total, identity = _rows_and_identity(rows)
     key = batch_options.batch_key or batch_key_for(
         loaded.document.content_hash, plan.workflow_id, identity
     )
     clock = clock or SystemClock()
-    concurrency = batch_options.concurrency
+    concurrency = min(batch_options.concurrency, max(total, 1))
     with store_scope(store) as opened:
-        own_transport = None
-        if transport is None:
-            from weft.effects.aiohttp_transport import AiohttpTransport
-
-            own_transport = transport = AiohttpTransport(limit=max(concurrency, 1))
-        governor = HostGovernor(clock, rate=batch_options.rate)
-        progress = BatchProgress(total=len(batch_rows))
-        state = _Batch(
-            loaded,
-            plan,
-            key=key,
-            store=opened,
-            transport=GovernedTransport(transport, governor),
-            clock=clock,
-            defaults=defaults or {},
-            hooks=row_hooks,
-            retry_failed=batch_options.retry_failed,
-            run_options=run_options,
-            progress=progress,
-            on_progress=on_progress,
-            on_row_done=on_row_done,
-        )
-        results: list[RowResult | None] = [None] * len(batch_rows)
-        try:
-            state.load_previous()
-            shared = iter(enumerate(batch_rows))
-            workers = [
-                asyncio.ensure_future(state.worker(shared, results))
-                for _ in range(min(concurrency, len(batch_rows)))
-            ]
+        async with batch_collector(batch_options.tune_gc):
+            own_transport = None
+            if transport is None:
+                own_transport = transport = AiohttpTransport(limit=concurrency)
+            if isinstance(transport, AiohttpTransport) and transport.notice is not None:
+                pool = transport.options.limit  # the open-files limit made the pool smaller
+                if pool < concurrency:
+                    concurrency = pool
+                    if on_notice is not None:
+                        on_notice(f"at most {pool} runs at once: {transport.notice}")
+            governor = HostGovernor(clock, rate=batch_options.rate)
+            progress = BatchProgress(total=total)
+            state = RowRunner(
+                loaded,
+                plan,
+                key=key,
+                store=opened,
+                transport=GovernedTransport(transport, governor),
+                clock=clock,
+                defaults=defaults or {},
+                hooks=row_hooks,
+                retry_failed=batch_options.retry_failed,
+                transient_resumes=batch_options.transient_resumes,
+                transient_pause=batch_options.transient_pause,
+                run_options=run_options,
+                progress=progress,
+                on_progress=on_progress,
+                on_row_done=on_row_done,
+                admission=Admission(batch_options.admit_per_turn),
+            )
+            results: list[RowResult | None] | None = [None] * total if keep_rows else None
             try:
-                await asyncio.gather(*workers)
+                state.load_previous()
+                shared = enumerate(batch_rows())
+                workers = [
+                    asyncio.ensure_future(state.worker(shared, results)) for _ in range(concurrency)
+                ]
+                try:
+                    await asyncio.gather(*workers)
+                finally:
+                    for w in workers:
+                        w.cancel()
+                    await asyncio.gather(*workers, return_exceptions=True)
+                    if state.unreported:  # also when cancelled: what finished is reported
+                        with contextlib.suppress(StoreError):
+                            state.report_now()
             finally:
-                for w in workers:
-                    w.cancel()
-                await asyncio.gather(*workers, return_exceptions=True)
-                if state.unreported:  # also when cancelled: what finished is reported
-                    with contextlib.suppress(StoreError):
-                        state.report_now()
-        finally:
-            if own_transport is not None:
-                await own_transport.close()
-            if row_hooks.close is not None:
-                await row_hooks.close()
+                if own_transport is not None:
+                    await own_transport.close()
+                if row_hooks.close is not None:
+                    await row_hooks.close()
     return BatchResult(
         batch_key=key,
         workflow_id=plan.workflow_id,
-        rows=[r for r in results if r is not None],
+        rows=[r for r in results if r is not None] if results is not None else [],
         duration=clock.monotonic() - state.started,
         holds=governor.holds,
+        counts=None if keep_rows else progress,
     )
 
 
@@ -519,16 +280,13 @@ def run_batch_sync(document: Any, rows: Any, **options: Any) -> BatchResult:
     return asyncio.run(run_batch(document, rows, **options))
 
 
-def _new_run_id() -> str:
-    from weft.store import new_run_id
-
-    return new_run_id()
-
-
 __all__ = [
     "DEFAULT_CONCURRENCY",
+    "DEFAULT_TRANSIENT_PAUSE",
+    "DEFAULT_TRANSIENT_RESUMES",
     "BatchOptions",
     "FinishRow",
+    "NoticeCallback",
     "PrepareInputs",
     "RowHooks",
     "batch_key_for",

@@ -9,6 +9,7 @@ kind and a readable detail (which host, which limit), which the engine turns int
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 import urllib.request
 from dataclasses import replace
@@ -57,6 +58,14 @@ class AiohttpTransport:
         self._ssl = _ssl_setting(opts)
         self._session = session
         self._owns_session = session is None
+        # the environment's proxies, read once (aiohttp's trust_env reads them, and ~/.netrc,
+        # in a worker thread for every request): scheme -> proxy URL, and NO_PROXY
+        self._env = _environment_proxies() if opts.trust_env else {}
+        self._bypassed: dict[str, bool] = {}  # host -> NO_PROXY names it
+        # requests in flight, at most the pool's size: a request waits for a free connection
+        # here, before its request timeout starts (the timeouts measure the network, not the
+        # queue; aiohttp's own wait for a pooled connection would count against them)
+        self._slots = asyncio.Semaphore(opts.limit)
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -75,7 +84,7 @@ class AiohttpTransport:
                 timeout=timeout,
                 auto_decompress=True,
                 skip_auto_headers=("Content-Type",),
-                trust_env=opts.trust_env and opts.proxy is None,
+                trust_env=False,  # proxies from the environment: see _proxy_for
             )
             self._owns_session = True
         return self._session
@@ -91,6 +100,12 @@ class AiohttpTransport:
             raise TransportError(K.INVALID_REQUEST, f"invalid URL {request.url!r}: {exc}") from exc
         opts = self.options
         host = url.host or "?"
+        slots = self._slots
+        if slots.locked():  # the pool is busy: wait for a connection, not timed
+            await slots.acquire()
+            started = perf_counter()
+        else:
+            await slots.acquire()  # free now: never waits
         try:
             if opts.request_timeout is None:
                 return await self._exchange(session, request, url, started)
@@ -140,6 +155,8 @@ class AiohttpTransport:
             raise TransportError(K.TLS, _tls_detail(exc, host)) from exc
         except ValueError as exc:
             raise TransportError(K.INVALID_REQUEST, f"invalid request: {exc}") from exc
+        finally:
+            slots.release()
 
     async def _exchange(
         self, session: aiohttp.ClientSession, request: HttpRequest, url: URL, started: float
@@ -172,9 +189,20 @@ class AiohttpTransport:
             return HttpResponse(resp.status, hdrs, body, str(resp.url), perf_counter() - started)
 
     def _proxy_for(self, url: URL) -> str | None:
+        """``--proxy``, else the environment's proxy for the URL's scheme, unless NO_PROXY
+        names the host."""
         proxy = self.options.proxy
-        if proxy is None or (url.host and _bypass(url.host)):
-            return None
+        if proxy is None:
+            proxy = self._env.get(url.scheme)
+            if proxy is None:
+                return None
+        host = url.host
+        if host:
+            bypassed = self._bypassed.get(host)
+            if bypassed is None:
+                bypassed = self._bypassed[host] = _bypass(host, self._env)
+            if bypassed:
+                return None
         return proxy
 
     async def close(self) -> None:
@@ -213,12 +241,20 @@ async def _read_capped(resp: aiohttp.ClientResponse, cap: int) -> bytes:
 
 def _ssl_setting(opts: HttpOptions) -> ssl.SSLContext | bool:
     """``False`` (no verification) with ``insecure``; the default context when nothing is
-    configured; else a context with the CA bundle and the client certificate."""
+    configured; else a context with the CA bundle and the client certificate (made once per
+    process for the same files: loading a CA bundle takes tens of milliseconds)."""
     if opts.insecure and opts.cert is None:
         return False
     ca_file = opts.ca_file
     if ca_file is None and opts.cert is None and not opts.insecure:
         return True
+    return _ssl_context(ca_file, opts.cert, opts.key, opts.insecure)
+
+
+@functools.lru_cache(maxsize=16)
+def _ssl_context(
+    ca_file: str | None, cert: str | None, key: str | None, insecure: bool
+) -> ssl.SSLContext:
     try:
         context = ssl.create_default_context(cafile=ca_file)
     except (OSError, ssl.SSLError) as exc:
@@ -227,15 +263,15 @@ def _ssl_setting(opts: HttpOptions) -> ssl.SSLContext | bool:
             why=str(exc),
             hint="--ca-bundle (or SSL_CERT_FILE) takes a PEM file of CA certificates",
         ) from exc
-    if opts.insecure:
+    if insecure:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-    if opts.cert is not None:
+    if cert is not None:
         try:
-            context.load_cert_chain(opts.cert, opts.key)
+            context.load_cert_chain(cert, key)
         except (OSError, ssl.SSLError) as exc:
             raise UsageError(
-                f"cannot use the client certificate {opts.cert}",
+                f"cannot use the client certificate {cert}",
                 why=str(exc),
                 hint="--cert takes a PEM certificate; --key its private key (unencrypted PEM)",
             ) from exc
@@ -255,10 +291,31 @@ def _tls_detail(exc: BaseException, host: str) -> str:
     return f"TLS handshake with {host} failed: {reason}"
 
 
-def _bypass(host: str) -> bool:
-    """Whether ``NO_PROXY`` (or ``no_proxy``) names ``host``."""
+def _environment_proxies() -> dict[str, str]:
+    """``HTTP_PROXY``/``HTTPS_PROXY`` (by the scheme they serve) and ``NO_PROXY`` (key
+    ``no``), as aiohttp's ``trust_env`` reads them (proxies that are themselves https are not
+    supported there and ignored here too)."""
+    found = urllib.request.getproxies_environment()
+    out = {k: v for k, v in found.items() if k in ("http", "https") and _plain_proxy(v)}
+    if "no" in found:
+        out["no"] = found["no"]
+    return out
+
+
+def _plain_proxy(url: str) -> bool:
+    try:
+        return URL(url).scheme == "http"
+    except (ValueError, TypeError):
+        return False
+
+
+def _bypass(host: str, env: dict[str, str]) -> bool:
+    """Whether ``NO_PROXY`` (or ``no_proxy``) names ``host``; ``env``: the proxies read when
+    the transport was made (else the process's environment now)."""
     check: Any = getattr(urllib.request, "proxy_bypass_environment", None)
-    return bool(check(host)) if check is not None else False
+    if check is None:
+        return False
+    return bool(check(host, env)) if env else bool(check(host))
 
 
 def _kind(exc: aiohttp.ClientError) -> K:

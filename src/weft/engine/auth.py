@@ -145,18 +145,24 @@ def sets_parameter(scheme: SecurityScheme, sp: StepPlan) -> bool:
     return False
 
 
+# per process, by identity (the object kept with its entry, so an id is never another's): each
+# step plan's security and each workflow's compiled x-weft-auth; runs only read them
+_SECURITY: dict[int, tuple[StepPlan, LoadedDocument, StepSecurity]] = {}
+_BINDINGS: dict[int, tuple[m.Workflow, dict[str, CompiledValue]]] = {}
+
+
 class WorkflowBindings:
     """The compiled ``x-weft-auth`` of each workflow: ``{key: expression}``."""
 
-    def __init__(self) -> None:
-        self._by_workflow: dict[int, tuple[m.Workflow, dict[str, CompiledValue]]] = {}
-
     def of(self, workflow: m.Workflow) -> dict[str, CompiledValue]:
-        hit = self._by_workflow.get(id(workflow))
+        """The workflow's bindings, compiled once per process (they only depend on it)."""
+        hit = _BINDINGS.get(id(workflow))
         if hit is not None and hit[0] is workflow:
             return hit[1]
         compiled = compile_bindings(workflow)
-        self._by_workflow[id(workflow)] = (workflow, compiled)
+        if len(_BINDINGS) > 256:
+            _BINDINGS.clear()
+        _BINDINGS[id(workflow)] = (workflow, compiled)
         return compiled
 
     def value(self, workflow: m.Workflow, use: SchemeUse, ctx: EvalContext) -> str | None:
@@ -196,24 +202,27 @@ class Authorized:
 class RunAuth:
     """The credentials of one run's steps (see the module docstring)."""
 
-    __slots__ = ("_applied", "_security", "bindings", "config", "secrets", "transport")
+    __slots__ = ("_applied", "bindings", "config", "secrets", "transport")
 
     def __init__(self, config: AuthConfig, secrets: SecretSet, transport: Transport) -> None:
         self.config = config
         self.secrets = secrets
         self.transport = transport
         self.bindings = WorkflowBindings()
-        self._security: dict[int, tuple[StepPlan, StepSecurity]] = {}
         self._applied: dict[int, tuple[BuiltRequest, tuple[str, ...], Authorized]] = {}
         for value in config.values():
             learn(secrets, value)
 
     def security(self, sp: StepPlan, loaded: LoadedDocument) -> StepSecurity:
-        hit = self._security.get(id(sp))
-        if hit is not None and hit[0] is sp:
-            return hit[1]
+        """The step's security, worked out once per process (it only depends on the step plan
+        and its document, which runs share)."""
+        hit = _SECURITY.get(id(sp))
+        if hit is not None and hit[0] is sp and hit[1] is loaded:
+            return hit[2]
         found = step_security(sp, loaded)
-        self._security[id(sp)] = (sp, found)
+        if len(_SECURITY) > 1024:
+            _SECURITY.clear()
+        _SECURITY[id(sp)] = (sp, loaded, found)
         return found
 
     def credential(self, use: SchemeUse, workflow: m.Workflow, ctx: EvalContext) -> str | None:

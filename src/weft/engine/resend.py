@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Collection
+from typing import Protocol
 
 from weft.effects import Clock, HttpRequest, HttpResponse, Transport, TransportError
 from weft.effects.http import TransportErrorKind
@@ -22,13 +23,19 @@ Waiting = Callable[[float, int, str], None]
 """``on_wait(delay, next_try, why)``: called before each wait (for progress lines)."""
 
 
+class Draw(Protocol):
+    """Where the jitter comes from (a :class:`random.Random`, or anything drawing the same)."""
+
+    def uniform(self, a: float, b: float) -> float: ...
+
+
 async def send_with_retries(
     transport: Transport,
     request: HttpRequest,
     *,
     policy: RetryPolicy,
     clock: Clock,
-    rng: random.Random | None = None,
+    rng: Draw | None = None,
     statuses: Collection[int] = (),
     max_retry_after: float = 60.0,
     on_wait: Waiting | None = None,
@@ -41,7 +48,7 @@ async def send_with_retries(
     whatever its status; when the last try got no answer its :class:`TransportError` is raised.
     Only call it for a request that is safe to send again.
     """
-    draw = rng or random.Random()
+    draw: Draw = rng or random.Random()
     tries = max(policy.attempts, 1)
     for attempt in range(1, tries + 1):
         try:

@@ -35,9 +35,14 @@ class DocumentView:
     sources: dict[str, dict[str, Any]]
     components: dict[str, Any]
     self_uri: str
+    source_urls: dict[str, str]  # where each source was loaded from (the default servers)
 
     @classmethod
     def of(cls, loaded: LoadedDocument) -> DocumentView:
+        """The view of ``loaded``: made once per loaded document (runs only read it)."""
+        hit = _VIEWS.get(id(loaded))
+        if hit is not None and hit[0] is loaded:
+            return hit[1]
         doc = loaded.document
         sources = {
             sd.name: {"url": sd.url, "type": sd.type or "openapi"} for sd in doc.source_descriptions
@@ -45,7 +50,34 @@ class DocumentView:
         raw = doc.raw if isinstance(doc.raw, dict) else {}
         comps = raw.get("components")
         # $self: the document's own `$self` (resolved), else where it was loaded from
-        return cls(sources, comps if isinstance(comps, dict) else {}, doc.base_uri or doc.uri)
+        view = cls(
+            sources,
+            comps if isinstance(comps, dict) else {},
+            doc.base_uri or doc.uri,
+            {name: s.url for name, s in loaded.sources.items()},
+        )
+        if len(_VIEWS) > 64:
+            _VIEWS.clear()
+        _VIEWS[id(loaded)] = (loaded, view)
+        return view
+
+
+# per process: each loaded document's view, each options object's snapshot (both only read; the
+# object is kept with its entry, so an id is never taken for another object's)
+_VIEWS: dict[int, tuple[LoadedDocument, DocumentView]] = {}
+_OPTION_SNAPSHOTS: dict[int, tuple[RunOptions, dict[str, Any]]] = {}
+
+
+def _options_snapshot(options: RunOptions) -> dict[str, Any]:
+    """``options.to_snapshot()``, made once per options object (a batch shares one)."""
+    hit = _OPTION_SNAPSHOTS.get(id(options))
+    if hit is not None and hit[0] is options:
+        return hit[1]
+    snapshot = options.to_snapshot()
+    if len(_OPTION_SNAPSHOTS) > 64:
+        _OPTION_SNAPSHOTS.clear()
+    _OPTION_SNAPSHOTS[id(options)] = (options, snapshot)
+    return snapshot
 
 
 class BoundHit(Exception):
@@ -96,8 +128,8 @@ class RunState:
         view = self.view = self.document_view(loaded)
         self.sources = view.sources
         self.components = view.components
-        self.source_urls = {name: s.url for name, s in loaded.sources.items()}
-        self._options_snapshot: dict[str, Any] = options.to_snapshot()
+        self.source_urls = view.source_urls
+        self._options_snapshot: dict[str, Any] = _options_snapshot(options)
 
     # -- time and bounds ----------------------------------------------------------------------
     def start_clock(self) -> None:

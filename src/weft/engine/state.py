@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from weft.engine.plan import WorkflowPlan
 from weft.errors import UsageError
 from weft.expressions.context import ABSENT, EvalContext
@@ -77,6 +79,37 @@ def _mask_value(
     return value
 
 
+def _as_is(value: Any, secrets: SecretSet) -> bool:
+    """Whether a step's outputs go into snapshots as they are: JSON through and through (no
+    bytes, no absent value) and no secret inside. Then the snapshot holds the very object the
+    engine holds (never edited: the engine replaces a step's outputs), with no copy made, and
+    the store serialises it once for every state that holds it."""
+    if type(value) is not dict:
+        return False
+    if secrets:
+        # ``mask`` returns the value itself only when its JSON text holds no secret
+        return secrets.mask(value) is value
+    try:
+        orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    except (TypeError, orjson.JSONEncodeError):
+        return False
+    return True
+
+
+def note_unmasked(
+    frame: Frame,
+    sid: str,
+    outputs: dict[str, Any],
+    secrets: SecretSet,
+    secret_inputs: Mapping[str, str],
+) -> None:
+    """``secrets.mask(outputs)`` gave ``outputs`` back: with secrets known, that means JSON
+    through and through and no secret inside, so snapshots take it as it is (without looking
+    at it again, see :func:`_as_is`)."""
+    if secrets and type(outputs) is dict:
+        frame.masked[sid] = (outputs, _secrets_version(secrets, secret_inputs), outputs)
+
+
 def _mask_inputs(
     frame: Frame, secrets: SecretSet, secret_inputs: Mapping[str, str]
 ) -> dict[str, Any]:
@@ -120,7 +153,10 @@ def frame_to_dict(
         if hit is not None and hit[0] is out and hit[1] == version:
             outputs[sid] = hit[2]
         else:
-            masked = _mask_value(out, secrets, secret_inputs, f"steps.{sid}.outputs")
+            if _as_is(out, secrets):
+                masked = out
+            else:
+                masked = _mask_value(out, secrets, secret_inputs, f"steps.{sid}.outputs")
             cache[sid] = (out, version, masked)
             outputs[sid] = masked
     return {

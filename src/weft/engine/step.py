@@ -42,7 +42,7 @@ from weft.engine.response_checks import Findings, ResponseChecker
 from weft.engine.responses import evaluate_outputs, failed_criterion
 from weft.engine.result import RunEvent, StepResult, masked_exchange
 from weft.engine.run_state import RunState
-from weft.engine.state import Frame
+from weft.engine.state import Frame, note_unmasked
 from weft.expressions.context import EvalContext
 from weft.openapi.bodies import parse_body
 
@@ -99,7 +99,7 @@ class StepExecutor:
         self.started_events = on_event is not None and getattr(on_event, "wants_step_started", True)
         # ``exchange`` events (each request and answer, bodies included) only when asked for
         self.exchange_events = on_event is not None and getattr(on_event, "wants_exchanges", False)
-        self._rng = random.Random(state.run_id)  # retry jitter, repeatable per run
+        self._rng = _RunRandom(state.run_id)  # retry jitter, repeatable per run
         self._recorded = False  # the run's start was made durable (``run_recorded`` sent)
         self.auth = RunAuth(state.options.auth, state.secrets, transport)
         checks = state.options.checks
@@ -187,6 +187,8 @@ class StepExecutor:
             frame.step_outputs[sid] = outputs
             sr.output_errors = errors
             sr.outputs = state.secrets.mask(outputs)
+            if sr.outputs is outputs:  # nothing to mask: snapshots take it as it is too
+                note_unmasked(frame, sid, outputs, state.secrets, state.secret_by_value)
             sr.status = StepStatus.SUCCEEDED
             sr.failure = None
         else:
@@ -414,6 +416,29 @@ class StepExecutor:
         except TransportError as exc:
             return None, Failure(FailureKind.TRANSPORT, transport=exc.kind, detail=exc.detail)
         return response, None
+
+
+class _RunRandom:
+    """The run's jitter: a :class:`random.Random` seeded with the run id, made on first use
+    (its state is 2.5 KB, and most runs never wait for a retry)."""
+
+    __slots__ = ("_random", "_seed")
+
+    def __init__(self, seed: str) -> None:
+        self._seed = seed
+        self._random: random.Random | None = None
+
+    def _get(self) -> random.Random:
+        rng = self._random
+        if rng is None:
+            rng = self._random = random.Random(self._seed)
+        return rng
+
+    def random(self) -> float:
+        return self._get().random()
+
+    def uniform(self, a: float, b: float) -> float:
+        return self._get().uniform(a, b)
 
 
 class _TimedTransport:

@@ -80,7 +80,9 @@ def encode_body(payload: Any, content_type: str | None) -> tuple[bytes, str | No
             data = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS)
         except TypeError as exc:
             raise BodyError(f"payload cannot be encoded as JSON: {exc}") from exc
-        return data, content_type or "application/json"
+        # a copy of its own size: orjson's buffer is rounded up (4 KB at least), and a body
+        # lives as long as its request (a poll's is reused for the whole run)
+        return memoryview(data).tobytes(), content_type or "application/json"
     if is_xml(mt) or is_text(mt):
         return to_text(payload).encode(), content_type
     return to_text(payload).encode(), content_type

@@ -178,7 +178,10 @@ def _report(
 ) -> int:
     results = _with_outputs(url, [finished[r.number] for r in rows if r.number in finished])
     missing = len(rows) - len(results)
-    ResultsFile(out_path).finish(results, complete=not missing)
+    results_file = ResultsFile(out_path)
+    for row in results:
+        results_file.add(row)
+    results_file.finish(rows=None if missing else len(rows))
     succeeded = sum(1 for r in results if r.ok)
     partial = sum(1 for r in results if r.partial)
     failed = len(results) - succeeded - partial

@@ -9,6 +9,10 @@ later documents splice the cached JSON in (``orjson.Fragment``) instead of seria
 again. A plain (mutable) document is serialised at once, cached parts spliced in, and adds
 nothing to the cache but its ``Frozen`` parts.
 
+Until a document of the run reaches :data:`VALUE_MIN` bytes, none of its parts can be a value
+and each document is serialised by one orjson call (cheaper than looking its parts up); from
+the first one that does, parts are cached as described.
+
 A ``Frozen`` part whose JSON reaches :data:`VALUE_MIN` bytes becomes a :class:`Value`: it is
 stored once per run in ``run_values`` under its content digest, and the document holds
 ``{"$weftValue": "<digest>"}`` in its place (see :mod:`weft.store.values`). A 10 MB step output
@@ -29,7 +33,7 @@ from typing import Any
 import orjson
 
 from weft.effects import Frozen
-from weft.store.codec import clean, default, pack
+from weft.store.codec import clean, compact, default, dump_mapping, pack
 
 # a Frozen part whose JSON is at least this long is stored once in run_values
 VALUE_MIN = 16 * 1024
@@ -105,6 +109,9 @@ class _RunCache:
     # objects with the same content (a step's outputs and their masked copy) share one value
     by_content: dict[bytes, Value] = field(default_factory=dict)
     gen: int = 0
+    # a document of the run reached VALUE_MIN: from then on its parts are cached (before, each
+    # document is one orjson call: faster than splicing parts when none can be a value)
+    large: bool = False
 
 
 # how deep into a document parts are looked up (and, in a Frozen document, cached) by identity:
@@ -183,12 +190,13 @@ class _Walk:
         finally:
             self.collected = outer
         if len(raw) < VALUE_MIN:
-            entry = _Entry(obj, orjson.Fragment(raw), nested, self.cache.gen)
+            entry = _Entry(obj, orjson.Fragment(compact(raw)), nested, self.cache.gen)
         else:
             content = hashlib.sha256(raw).digest()
             value = self.cache.by_content.get(content)
             if value is None:
-                value = self.cache.by_content[content] = self.encoder.value(obj, raw, nested)
+                value = self.encoder.value(obj, raw, nested, content)
+                self.cache.by_content[content] = value
             ref = b'{"' + REF_KEY.encode() + b'":"' + value.digest.encode() + b'"}'
             entry = _Entry(obj, orjson.Fragment(ref), (value,), self.cache.gen)
         self.cache.entries[id(obj)] = entry
@@ -213,6 +221,11 @@ class Encoder:
         """``value`` as a :class:`Doc`. ``state``: it is the run's new state (a later state
         releases the parts this one no longer uses)."""
         cache = self._cache(run_id)
+        if not cache.large:
+            raw = dump_mapping(value)  # the same bytes the walk would make
+            if len(raw) < VALUE_MIN:
+                return Doc(compact(raw))  # no part of it can be a value
+            cache.large = True
         walk = _Walk(self, cache, trusted=type(value) is Frozen)
         raw = walk.dumps(walk.splice(value if type(value) in (dict, Frozen) else dict(value), 0))
         if state:
@@ -222,16 +235,20 @@ class Encoder:
             live = {v.digest for e in cache.entries.values() for v in e.values}
             cache.by_content = {k: v for k, v in list(cache.by_content.items()) if v.digest in live}
             cache.gen += 1
-        return Doc(raw, tuple(walk.collected))
+        return Doc(compact(raw), tuple(walk.collected))
 
     def forget(self, run_id: str) -> None:
         """The run ended: release its cached parts."""
         with self._lock:
             self._runs.pop(run_id, None)
 
-    def value(self, obj: Mapping[str, Any], raw: bytes, nested: tuple[Value, ...]) -> Value:
+    def value(
+        self, obj: Mapping[str, Any], raw: bytes, nested: tuple[Value, ...], content: bytes
+    ) -> Value:
+        """A new value of ``obj`` (``raw``: its JSON, ``content``: the SHA-256 of ``raw``)."""
         data = clean(raw)
-        digest = hashlib.sha256(data).hexdigest()[:32]
+        # its digest is that of the clean JSON: the raw one's when the scrub changed nothing
+        digest = (content if data is raw else hashlib.sha256(data).digest()).hex()[:32]
         return Value(digest, obj, pack(data), nested, self)
 
     def remake(self, value: Value) -> bytes:

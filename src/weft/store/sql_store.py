@@ -49,7 +49,7 @@ from typing import Any, TypeVar
 from weft.effects import Frozen
 from weft.store import buffer as B
 from weft.store import errors as E
-from weft.store.codec import dump_mapping, unpack_bytes
+from weft.store.codec import compact, dump_mapping, unpack_bytes
 from weft.store.database import Database
 from weft.store.encoder import Doc, Encoder
 from weft.store.flusher import close_at_exit, start_flusher
@@ -311,7 +311,12 @@ class SqlRunStore(RunQueries):
         now = time.time()
         label_items = None if labels is None else [(str(k), str(v)) for k, v in labels.items()]
         start = B.Start(
-            document_uri, document_hash, workflow_id, dump_mapping(inputs), label_items, now
+            document_uri,
+            document_hash,
+            workflow_id,
+            compact(dump_mapping(inputs)),
+            label_items,
+            now,
         )
         state_json = self._json(run_id, state, state=True)
         with self._lock:

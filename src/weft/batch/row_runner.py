@@ -1,0 +1,369 @@
+"""One row of a batch: its run (new, resumed, or reused from the store), the command's hooks,
+and its report once the store holds its end. :class:`RowRunner` is the state of one
+:func:`~weft.batch.runner.run_batch` call, shared by its workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from weft.batch.admission import Admission
+from weft.batch.results import RESUMED, RUN, STORED, BatchProgress, RowResult
+from weft.batch.rows import BatchRow
+from weft.effects import Clock, Transport
+from weft.engine.options import RunOptions
+from weft.engine.result import FAILED, SUCCEEDED, RunResult
+from weft.engine.resumable import resumable, transient
+from weft.errors import StoreError, WeftError
+from weft.secrets import SecretSet
+
+if TYPE_CHECKING:
+    from weft.document import LoadedDocument
+    from weft.engine.plan import WorkflowPlan
+    from weft.store import RunStore
+
+PrepareInputs = Callable[[dict[str, Any], str], "Mapping[str, Any] | Awaitable[Mapping[str, Any]]"]
+"""``prepare_inputs(values, run_id) -> inputs`` (or an awaitable of them): the row's values
+(defaults filled, CSV cells typed) and the run's id. A :class:`~weft.errors.WeftError` it raises
+fails the row before any run starts (its message is the row's reason)."""
+
+FinishRow = Callable[[RowResult], Awaitable[RowResult]]
+"""``finish_row(row) -> row``: work after a row's run ended and before it is reported (e.g.
+saving the images a run produced); it may add ``extra`` fields or mark the row ``partial``."""
+
+RowCallback = Callable[[RowResult], Any]
+ProgressCallback = Callable[[BatchProgress], Any]
+NoticeCallback = Callable[[str], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RowHooks:
+    """What a command adds to each row: ``prepare_inputs`` for a new run, ``resume_inputs``
+    (default: ``prepare_inputs``) to re-supply secrets when a run is resumed, and
+    ``finish_row`` after a row's run ended; ``close`` releases what the hooks hold (called
+    once the batch ends, in its event loop)."""
+
+    prepare_inputs: PrepareInputs | None = None
+    resume_inputs: PrepareInputs | None = None
+    finish_row: FinishRow | None = None
+    close: Callable[[], Awaitable[None]] | None = None  # at the end, in the batch's loop
+
+
+# a row whose run stopped on a fault that may pass is resumed this many times within the batch,
+# the first time after this many seconds (doubled each time)
+DEFAULT_TRANSIENT_RESUMES = 2
+DEFAULT_TRANSIENT_PAUSE = 5.0
+
+# seconds a finished row may wait so that rows finishing together share one store commit
+REPORT_INTERVAL = 0.02
+
+
+class RowRunner:
+    """The state of one ``run_batch`` call, shared by its workers."""
+
+    def __init__(
+        self,
+        loaded: LoadedDocument,
+        plan: WorkflowPlan,
+        *,
+        key: str,
+        store: RunStore,
+        transport: Transport,
+        clock: Clock,
+        defaults: Mapping[str, Any],
+        hooks: RowHooks,
+        retry_failed: bool,
+        run_options: RunOptions,
+        transient_resumes: int = DEFAULT_TRANSIENT_RESUMES,
+        transient_pause: float = DEFAULT_TRANSIENT_PAUSE,
+        progress: BatchProgress,
+        on_progress: ProgressCallback | None,
+        on_row_done: RowCallback | None,
+        admission: Admission,
+    ) -> None:
+        self.admission = admission
+        self.loaded = loaded
+        self.plan = plan
+        self.key = key
+        self.store = store
+        self.transport = transport
+        self.clock = clock
+        self.defaults = dict(defaults)
+        self.hooks = hooks
+        self.retry_failed = retry_failed
+        self.transient_resumes = transient_resumes
+        self.transient_pause = transient_pause
+        self.run_options = run_options
+        self.progress = progress
+        self.on_progress = on_progress
+        self.on_row_done = on_row_done
+        self.previous: dict[int, Any] = {}
+        self.flush_store: Callable[[], Any] = store.flush  # commit what the store buffers
+        self.unreported: list[RowResult] = []  # finished rows waiting for their commit
+        self.reporting = False  # a worker is gathering rows for one commit
+        self.stored: dict[str, Any] = {}  # finished earlier runs, read in one go
+        self.started = clock.monotonic()
+
+    def load_previous(self) -> None:
+        """The latest earlier run of each row of this batch (oldest first, latest wins)."""
+        for summary in self.store.find_runs({"batch": self.key}):
+            try:
+                number = int(summary.labels.get("row", ""))
+            except ValueError:
+                continue
+            self.previous[number] = summary
+        finished = [s.run_id for s in self.previous.values() if s.status in (SUCCEEDED, FAILED)]
+        if finished:
+            self.stored = {run.run_id: run for run in self.store.get_runs(finished)}
+
+    def _tick(self) -> None:
+        self.progress.elapsed = self.clock.monotonic() - self.started
+        if self.on_progress is not None:
+            self.on_progress(self.progress)
+
+    async def worker(
+        self, rows: Iterator[tuple[int, BatchRow]], results: list[RowResult | None] | None
+    ) -> None:
+        admission = self.admission
+        while True:
+            await admission.admit()  # before the row is read: a waiting worker holds none
+            pair = next(rows, None)
+            if pair is None:
+                return
+            index, row = pair
+            result = await self.one(row)
+            if results is not None:
+                results[index] = result
+            p = self.progress
+            p.done += 1
+            if result.ok:
+                p.succeeded += 1
+            elif result.partial:
+                p.partial += 1
+            else:
+                p.failed += 1
+            if result.source == STORED:
+                p.reused += 1
+            elif result.source == RESUMED:
+                p.resumed += 1
+            self._tick()
+            if self.on_row_done is not None:
+                await self._report(result)
+
+    async def _report(self, result: RowResult) -> None:
+        """Hand a finished row to ``on_row_done`` once its run's end is committed.
+
+        What the callback writes (a results line) must never run ahead of the store: a row
+        reported finished is finished in the store too, even if the process is killed right
+        after. One commit covers the rows that finish within :data:`REPORT_INTERVAL` of each
+        other (a commit per row would cost a quarter of a busy batch's time).
+        """
+        assert self.on_row_done is not None
+        if result.source == STORED:
+            self.on_row_done(result)  # nothing new to commit
+            return
+        self.unreported.append(result)
+        if self.reporting:
+            return  # the worker that is gathering rows reports this one with them
+        self.reporting = True
+        try:
+            if self.progress.in_flight:  # other rows may finish meanwhile: share the commit
+                await asyncio.sleep(REPORT_INTERVAL)
+        finally:
+            self.reporting = False
+        self.report_now()
+
+    def report_now(self) -> None:
+        """Commit the store, then report every finished row not reported yet."""
+        if not self.unreported:
+            return
+        rows, self.unreported = self.unreported, []
+        self.flush_store()
+        assert self.on_row_done is not None
+        for row in rows:
+            self.on_row_done(row)
+
+    def _reusable(self, prev: Any) -> bool:
+        """Whether an earlier run's result stands: it succeeded, or it failed for good (and
+        ``retry_failed`` does not ask for a new run)."""
+        if prev.status == SUCCEEDED:
+            return True
+        if prev.status != FAILED:
+            return False
+        stored = self.stored.get(prev.run_id)
+        if stored is not None and resumable(stored.result):
+            return False  # failed for a reason that may pass: resumed
+        return not self.retry_failed
+
+    async def one(self, row: BatchRow) -> RowResult:
+        prev = self.previous.get(row.number)
+        if prev is not None and prev.labels.get("digest") != row.digest:
+            prev = None  # the row changed since: a new run
+        if prev is not None and self._reusable(prev):
+            return await self._finish(self._stored(row, prev.run_id))
+        if prev is not None and prev.status == FAILED and self.retry_failed:
+            stored = self.stored.get(prev.run_id)
+            if stored is None or not resumable(stored.result):
+                prev = None  # failed for good: run anew
+        secrets = SecretSet()
+        try:
+            values = self._values(row, secrets)
+        except WeftError as exc:
+            return self._failed(row, None, str(exc), secrets)
+        resume = prev is not None and prev.status != SUCCEEDED
+        run_id = prev.run_id if prev is not None and resume else _new_run_id()
+        self.progress.in_flight += 1
+        self._tick()
+        try:
+            hook = self.hooks.prepare_inputs
+            if resume and self.hooks.resume_inputs is not None:
+                hook = self.hooks.resume_inputs
+            inputs = dict(values)
+            if hook is not None:
+                prepared = hook(inputs, run_id)
+                if inspect.isawaitable(prepared):
+                    prepared = await prepared
+                inputs = dict(prepared)
+            for name in self.plan.secret_inputs:
+                secrets.add(inputs.get(name))
+            result = await self._execute(row, run_id, inputs, resume)
+            for attempt in range(self.transient_resumes):
+                if result.status != FAILED or result.error is None or not transient(result.error):
+                    break
+                # the step's own retries are used up on a fault that may pass (an outage):
+                # wait, then resume the run where it stopped, its retry counters reset
+                await self.clock.sleep(self.transient_pause * 2**attempt)
+                resume_inputs = dict(values)
+                hook = self.hooks.resume_inputs or self.hooks.prepare_inputs
+                if hook is not None:
+                    prepared = hook(resume_inputs, result.run_id)
+                    if inspect.isawaitable(prepared):
+                        prepared = await prepared
+                    resume_inputs = dict(prepared)
+                result = await self._execute(row, result.run_id, resume_inputs, True)
+        except StoreError:
+            raise  # the store is unusable: stop the batch, nothing is lost
+        except WeftError as exc:
+            return self._failed(row, run_id if resume else None, str(exc), secrets)
+        except Exception as exc:  # a defect must not sink the other rows
+            return self._failed(row, run_id, f"{type(exc).__name__}: {exc}", secrets)
+        finally:
+            self.progress.in_flight -= 1
+        error: dict[str, Any] | None = None
+        if not result.ok:
+            error = result.error.to_dict() if result.error else {"reason": result.status}
+            message = result.message
+            if message and message != error.get("reason"):
+                error["message"] = message
+        return await self._finish(
+            RowResult(
+                row=row.number,
+                line=row.line,
+                run_id=result.run_id,
+                status=result.status,
+                outputs=secrets.mask(dict(result.outputs)),
+                error=secrets.mask(error),
+                source=RESUMED if resume else RUN,
+            )
+        )
+
+    async def _finish(self, result: RowResult) -> RowResult:
+        finish = self.hooks.finish_row
+        if finish is None:
+            return result
+        try:
+            return await finish(result)
+        except WeftError as exc:
+            return replace(result, status=FAILED, error={"step": None, "reason": str(exc)})
+
+    async def _execute(
+        self, row: BatchRow, run_id: str, inputs: dict[str, Any], resume: bool
+    ) -> RunResult:
+        from weft.api import resume_async, run_async
+
+        options = self.run_options
+        if resume:
+            return await resume_async(
+                run_id,
+                store=self.store,
+                inputs=inputs,
+                servers=options.servers,
+                auth=options.auth,
+                transport=self.transport,
+                clock=self.clock,
+                document=self.loaded,
+            )
+        return await run_async(
+            self.loaded,
+            self.plan.workflow_id,
+            inputs,
+            options=options,
+            recorder=self.store,
+            transport=self.transport,
+            clock=self.clock,
+            run_id=run_id,
+            labels={"batch": self.key, "row": str(row.number), "digest": row.digest},
+        )
+
+    def _values(self, row: BatchRow, secrets: SecretSet) -> dict[str, Any]:
+        values = dict(self.defaults)
+        if row.text_values:
+            from weft.engine.validation import convert_cli_value
+
+            for name in self.plan.secret_inputs:
+                secrets.add(row.values.get(name))
+            for name, text in row.values.items():
+                values[name] = convert_cli_value(self.plan, name, text)
+        else:
+            values.update(row.values)
+        for name in self.plan.secret_inputs:
+            secrets.add(values.get(name))
+        return values
+
+    def _stored(self, row: BatchRow, run_id: str) -> RowResult:
+        stored = self.stored.pop(run_id, None) or self.store.get_run(run_id)
+        result = stored.to_result() if stored is not None else {}
+        status = str(result.get("status") or (stored.status if stored else FAILED))
+        return RowResult(
+            row=row.number,
+            line=row.line,
+            run_id=run_id,
+            status=status,
+            outputs=dict(result.get("outputs") or {}),
+            error=None if status == SUCCEEDED else (result.get("error") or {"reason": status}),
+            source=STORED,
+        )
+
+    @staticmethod
+    def _failed(row: BatchRow, run_id: str | None, reason: str, secrets: SecretSet) -> RowResult:
+        return RowResult(
+            row=row.number,
+            line=row.line,
+            run_id=run_id,
+            status=FAILED,
+            error={"step": None, "reason": secrets.mask_str(reason)},
+        )
+
+
+def _new_run_id() -> str:
+    from weft.store import new_run_id
+
+    return new_run_id()
+
+
+__all__ = [
+    "DEFAULT_TRANSIENT_PAUSE",
+    "DEFAULT_TRANSIENT_RESUMES",
+    "REPORT_INTERVAL",
+    "FinishRow",
+    "NoticeCallback",
+    "PrepareInputs",
+    "ProgressCallback",
+    "RowCallback",
+    "RowHooks",
+    "RowRunner",
+]
