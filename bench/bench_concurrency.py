@@ -216,38 +216,45 @@ async def _child_engine(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _child_generate(spec: dict[str, Any]) -> dict[str, Any]:
-    """``generate_batch`` end to end: the runs, then each row's images downloaded and checked."""
-    from weft.civitai.batch import generate_batch
-    from weft.civitai.generate import GenerateRequest
+    """``weft civitai generate --batch`` end to end (``run_batch`` with the Civitai row hooks):
+    each row planned on the Site API, submitted, followed, and its images downloaded and
+    checked."""
+    from weft.batch import BatchOptions, run_batch
+    from weft.civitai import SUBMIT_WORKFLOW, bundle_path
+    from weft.civitai.batch import civitai_row_hooks
+    from weft.civitai.generate import Deployment
+    from weft.civitai.planning import GenerationAsk
+    from weft.effects.aiohttp_transport import AiohttpTransport
+    from weft.effects.clock import SystemClock
+    from weft.store import open_store
 
     _warm_imports()
-
-    defaults = GenerateRequest(
-        model_version=0,
-        prompt="",
-        token=spec["token"],
-        api_base=spec["base_url"],
-        out_root=Path(spec["out"]),
-    )
+    concurrency = int(spec["concurrency"])
+    where = Deployment(spec["token"], spec["base_url"])
     start, cpu = time.perf_counter(), time.process_time()
-    outcomes = await generate_batch(
-        Path(spec["rows"]),
-        defaults,
-        concurrency=int(spec["concurrency"]),
-        store=spec["store"],
-        notice=lambda _line: None,
-    )
+    with open_store(spec["store"]) as store:
+        hooks = civitai_row_hooks(
+            GenerationAsk(model_version=0, prompt=""), where,
+            AiohttpTransport(limit=max(concurrency * 2, 10)), SystemClock(), store,
+            out_root=Path(spec["out"]),
+        )  # fmt: skip
+        result = await run_batch(
+            bundle_path(), spec["rows"], workflow_id=SUBMIT_WORKFLOW,
+            servers=where.servers(), batch=BatchOptions(concurrency=concurrency),
+            hooks=hooks, store=store,
+        )  # fmt: skip
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     statuses: dict[str, int] = {}
     errors: list[str] = []
     files = 0
-    for o in outcomes:
-        ok = o.outcome is not None and o.outcome.status == "succeeded" and bool(o.outcome.files)
+    for row in result.rows:
+        saved = row.extra.get("files") or []
+        ok = row.ok and bool(saved)
         key = "succeeded" if ok else "failed"
         statuses[key] = statuses.get(key, 0) + 1
-        files += len(o.outcome.files) if o.outcome is not None else 0
+        files += len(saved)
         if not ok and len(errors) < 3:
-            errors.append(str(o.error)[:200])
+            errors.append(str(row.error)[:200])
     return {"seconds": seconds, "cpu": cpu, "statuses": statuses, "errors": errors, "files": files}
 
 
