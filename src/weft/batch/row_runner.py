@@ -138,18 +138,7 @@ class RowRunner:
             result = await self.one(row)
             if results is not None:
                 results[index] = result
-            p = self.progress
-            p.done += 1
-            if result.ok:
-                p.succeeded += 1
-            elif result.partial:
-                p.partial += 1
-            else:
-                p.failed += 1
-            if result.source == STORED:
-                p.reused += 1
-            elif result.source == RESUMED:
-                p.resumed += 1
+            self.progress.count(result)
             self._tick()
             if self.on_row_done is not None:
                 await self._report(result)
@@ -326,17 +315,9 @@ class RowRunner:
 
     def _stored(self, row: BatchRow, run_id: str) -> RowResult:
         stored = self.stored.pop(run_id, None) or self.store.get_run(run_id)
-        result = stored.to_result() if stored is not None else {}
-        status = str(result.get("status") or (stored.status if stored else FAILED))
-        return RowResult(
-            row=row.number,
-            line=row.line,
-            run_id=run_id,
-            status=status,
-            outputs=dict(result.get("outputs") or {}),
-            error=None if status == SUCCEEDED else (result.get("error") or {"reason": status}),
-            source=STORED,
-        )
+        if stored is None:
+            return RowResult.stored(row.number, row.line, run_id, {})
+        return RowResult.stored(row.number, row.line, run_id, stored.to_result(), stored.status)
 
     @staticmethod
     def _failed(row: BatchRow, run_id: str | None, reason: str, secrets: SecretSet) -> RowResult:
