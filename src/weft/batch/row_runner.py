@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from weft.batch.admission import Admission
@@ -45,12 +45,15 @@ class RowHooks:
     """What a command adds to each row: ``prepare_inputs`` for a new run, ``resume_inputs``
     (default: ``prepare_inputs``) to re-supply secrets when a run is resumed, and
     ``finish_row`` after a row's run ended; ``close`` releases what the hooks hold (called
-    once the batch ends, in its event loop)."""
+    once the batch ends, in its event loop); ``labels`` go on every run the batch starts
+    (beside its own ``batch``, ``row`` and ``digest``), e.g. what ``weft resume`` needs to
+    finish a row's run as its command would."""
 
     prepare_inputs: PrepareInputs | None = None
     resume_inputs: PrepareInputs | None = None
     finish_row: FinishRow | None = None
     close: Callable[[], Awaitable[None]] | None = None  # at the end, in the batch's loop
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 # a row whose run stopped on a fault that may pass is resumed this many times within the batch,
@@ -295,7 +298,12 @@ class RowRunner:
             transport=self.transport,
             clock=self.clock,
             run_id=run_id,
-            labels={"batch": self.key, "row": str(row.number), "digest": row.digest},
+            labels={
+                **self.hooks.labels,
+                "batch": self.key,
+                "row": str(row.number),
+                "digest": row.digest,
+            },
         )
 
     def _values(self, row: BatchRow, secrets: SecretSet) -> dict[str, Any]:
