@@ -338,7 +338,7 @@ class JobRunner:
                 transport=self.transport,
                 clock=self.clock,
                 run_id=run_id,
-                labels=job.labels,
+                labels={**hooks.labels, **job.labels},  # `weft resume` finishes it as a row
             )
         return self._row(job, result, resume, masks)
 
