@@ -39,10 +39,11 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         sim.stop()
     with open_store(store_path) as store:
         generated = store.list_runs(labels={"kind": "civitai-generate"})
-        batched = [s for s in store.list_runs() if "batch" in s.labels]
+        batched = [s for s in generated if "batch" in s.labels]
+        [single] = [s for s in generated if "batch" not in s.labels]
         yield {
             "tmp": tmp,
-            "single": store.require_run(generated[0].run_id),
+            "single": store.require_run(single.run_id),
             "row": store.require_run(batched[0].run_id),
         }
 
@@ -67,13 +68,18 @@ def test_a_generation_shows_its_saved_images_with_their_parameters(runs: dict[st
     assert "<dt>seed</dt><dd>11</dd>" in page and "<dd>10 Buzz</dd>" in page
 
 
-def test_a_batch_row_is_found_under_a_root_by_its_workflow_id(runs: dict[str, Any]) -> None:
+def test_a_batch_row_is_found_by_its_labels_or_under_a_root(runs: dict[str, Any]) -> None:
     row = runs["row"]
-    assert "out" not in row.labels and "outRoot" not in row.labels
-    assert saved_images(row) == []  # no label says where: only a given root does
-    [image] = saved_images(row, [runs["tmp"] / "batch-out"])
+    # a row says where its images went (outRoot) like a single generation
+    assert row.labels["outRoot"] == str((runs["tmp"] / "batch-out").resolve())
+    [image] = saved_images(row)
     assert image.prompt == "a paper boat" and image.seed == 5
     assert image.path.parent.name == row.result["outputs"]["workflowId"]
+    # a row recorded without those labels (an older store) is looked for under a given root
+    bare = dataclasses.replace(row, labels={k: row.labels[k] for k in ("batch", "row", "digest")})
+    assert saved_images(bare) == []  # no label says where: only a given root does
+    [found] = saved_images(bare, [runs["tmp"] / "batch-out"])
+    assert found.path == image.path
 
 
 def test_only_the_runs_own_images_of_the_right_shape_are_listed(

@@ -3,8 +3,9 @@
 ``weft civitai generate`` saves a run's images as ``NN-<imageId>.png`` with a ``.json`` sidecar
 (run id, workflow id, cost, the generation's prompt and seed) in ``--out``, else in
 ``<outRoot>/<workflowId>/``, and labels the run with ``out`` or ``outRoot`` (and ``kind:
-civitai-generate``). A batch's rows carry no such labels: their folder is looked for under the
-``roots`` a caller names (e.g. ``./weft-out``), by the workflow id in the run's outputs.
+civitai-generate``); so does each row of ``--batch``. A run without such labels (a row
+recorded by an older weft) has its folder looked for under the ``roots`` a caller names (e.g.
+``./weft-out``), by the workflow id in the run's outputs.
 
 Only files directly in those folders are listed, only names of that shape, only regular files
 (a symbolic link is followed only when it stays in the folder), and an image whose sidecar
