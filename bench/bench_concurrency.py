@@ -127,6 +127,9 @@ def _warm_imports() -> None:
         "weft.effects.aiohttp_transport",
         "weft.store",
         "weft.document",
+        "weft.engine.fastcheck",
+        "jsonschema",  # the compiled plan's input validator (once per process)
+        "referencing.jsonschema",
     ):
         importlib.import_module(name)
 
