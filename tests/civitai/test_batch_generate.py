@@ -99,6 +99,39 @@ def test_batch_reports_a_failed_row_and_exits_1(sim_factory: Any, tmp_path: Path
     assert sim.state.charges_by_account == {"default": 1}
 
 
+def test_weft_resume_of_a_batch_row_saves_its_images_where_the_batch_did(
+    sim_factory: Any, tmp_path: Path
+) -> None:
+    """A row's run carries the labels `weft resume` needs (the kind of run, the deployment,
+    where the images go): resuming it does what `civitai generate --batch` would have done."""
+    from click.testing import CliRunner
+
+    from weft.cli.run import resume as weft_resume
+    from weft.store import open_store
+
+    sim = sim_factory()
+    result = _batch(sim, tmp_path, ROWS[:2], "--width", "256", "--height", "256")
+    assert result.exit_code == 0, result.output
+    row = _results(tmp_path / "rows.results.jsonl")[1]
+    with open_store(tmp_path / "runs.db") as store:
+        labels = store.require_run(row["runId"]).labels
+    assert labels["kind"] == "civitai-generate" and labels["apiBase"] == sim.base_url
+    assert labels["outRoot"] == str((tmp_path / "out").resolve()) and labels["row"] == "2"
+    assert sim.token not in json.dumps(labels)
+    files = [Path(f) for f in row["files"]]
+    assert len(files) == 2
+    files[0].unlink()
+    resumed = CliRunner().invoke(
+        weft_resume,
+        [row["runId"], "--store", str(tmp_path / "runs.db"), "-i", f"token={sim.token}", "--json"],
+    )
+    assert resumed.exit_code == 0, resumed.output
+    summary = json.loads(resumed.stdout)
+    assert summary["runId"] == row["runId"] and sorted(summary["files"]) == sorted(row["files"])
+    assert files[0].exists() and png_parameters(files[0]).startswith(ROWS[1]["prompt"])
+    assert sim.state.workflows_created == 2 and sim.state.charges_by_account == {"default": 2}
+
+
 def test_ctrl_c_keeps_what_finished_and_a_rerun_finishes_the_rest(tmp_path: Path) -> None:
     """SIGINT to a running `--batch`: exit 130 with one clear line, the finished rows in the
     results file; the same command again completes every row, one charge per row."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from weft.engine.result import SUCCEEDED
+from weft.engine.result import FAILED, SUCCEEDED
 
 # where a row's result came from
 RUN, RESUMED, STORED = "run", "resumed", "stored"
@@ -57,6 +58,23 @@ class RowResult:
         d.update(self.extra)
         return d
 
+    @classmethod
+    def stored(
+        cls, row: int, line: int, run_id: str, result: Mapping[str, Any], status: str = FAILED
+    ) -> RowResult:
+        """A row whose earlier run's recorded ``result`` (``RunResult.to_dict()``) stands;
+        ``status`` when the record holds none."""
+        status = str(result.get("status") or status)
+        return cls(
+            row=row,
+            line=line,
+            run_id=run_id,
+            status=status,
+            outputs=dict(result.get("outputs") or {}),
+            error=None if status == SUCCEEDED else (result.get("error") or {"reason": status}),
+            source=STORED,
+        )
+
 
 @dataclass(slots=True)
 class BatchProgress:
@@ -71,6 +89,20 @@ class BatchProgress:
     reused: int = 0  # finished earlier, result taken from the store
     resumed: int = 0
     elapsed: float = 0.0  # seconds since the batch started
+
+    def count(self, row: RowResult) -> None:
+        """Add a finished row to the counts."""
+        self.done += 1
+        if row.ok:
+            self.succeeded += 1
+        elif row.partial:
+            self.partial += 1
+        else:
+            self.failed += 1
+        if row.source == STORED:
+            self.reused += 1
+        elif row.source == RESUMED:
+            self.resumed += 1
 
     @property
     def live_done(self) -> int:

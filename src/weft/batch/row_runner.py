@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from weft.batch.admission import Admission
@@ -45,12 +45,15 @@ class RowHooks:
     """What a command adds to each row: ``prepare_inputs`` for a new run, ``resume_inputs``
     (default: ``prepare_inputs``) to re-supply secrets when a run is resumed, and
     ``finish_row`` after a row's run ended; ``close`` releases what the hooks hold (called
-    once the batch ends, in its event loop)."""
+    once the batch ends, in its event loop); ``labels`` go on every run the batch starts
+    (beside its own ``batch``, ``row`` and ``digest``), e.g. what ``weft resume`` needs to
+    finish a row's run as its command would."""
 
     prepare_inputs: PrepareInputs | None = None
     resume_inputs: PrepareInputs | None = None
     finish_row: FinishRow | None = None
     close: Callable[[], Awaitable[None]] | None = None  # at the end, in the batch's loop
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 # a row whose run stopped on a fault that may pass is resumed this many times within the batch,
@@ -138,18 +141,7 @@ class RowRunner:
             result = await self.one(row)
             if results is not None:
                 results[index] = result
-            p = self.progress
-            p.done += 1
-            if result.ok:
-                p.succeeded += 1
-            elif result.partial:
-                p.partial += 1
-            else:
-                p.failed += 1
-            if result.source == STORED:
-                p.reused += 1
-            elif result.source == RESUMED:
-                p.resumed += 1
+            self.progress.count(result)
             self._tick()
             if self.on_row_done is not None:
                 await self._report(result)
@@ -306,7 +298,12 @@ class RowRunner:
             transport=self.transport,
             clock=self.clock,
             run_id=run_id,
-            labels={"batch": self.key, "row": str(row.number), "digest": row.digest},
+            labels={
+                **self.hooks.labels,
+                "batch": self.key,
+                "row": str(row.number),
+                "digest": row.digest,
+            },
         )
 
     def _values(self, row: BatchRow, secrets: SecretSet) -> dict[str, Any]:
@@ -326,17 +323,9 @@ class RowRunner:
 
     def _stored(self, row: BatchRow, run_id: str) -> RowResult:
         stored = self.stored.pop(run_id, None) or self.store.get_run(run_id)
-        result = stored.to_result() if stored is not None else {}
-        status = str(result.get("status") or (stored.status if stored else FAILED))
-        return RowResult(
-            row=row.number,
-            line=row.line,
-            run_id=run_id,
-            status=status,
-            outputs=dict(result.get("outputs") or {}),
-            error=None if status == SUCCEEDED else (result.get("error") or {"reason": status}),
-            source=STORED,
-        )
+        if stored is None:
+            return RowResult.stored(row.number, row.line, run_id, {})
+        return RowResult.stored(row.number, row.line, run_id, stored.to_result(), stored.status)
 
     @staticmethod
     def _failed(row: BatchRow, run_id: str | None, reason: str, secrets: SecretSet) -> RowResult:

@@ -29,7 +29,13 @@ from weft.batch.results import PARTIAL, RowResult
 from weft.batch.runner import RowHooks
 from weft.civitai.errors import CivitaiError, Reason
 from weft.civitai.failures import explain
-from weft.civitai.generate import Deployment, external_id_for, finish, workflow_inputs
+from weft.civitai.generate import (
+    Deployment,
+    deployment_labels,
+    external_id_for,
+    finish,
+    workflow_inputs,
+)
 from weft.civitai.planning import GenerationAsk, LoraChoice, plan_generation
 from weft.civitai.site import SiteClient
 from weft.effects import Clock, Transport
@@ -154,7 +160,12 @@ def civitai_row_hooks(
             await closing()
 
     return RowHooks(
-        prepare_inputs=prepare, resume_inputs=resume_inputs, finish_row=finish_row, close=close
+        prepare_inputs=prepare,
+        resume_inputs=resume_inputs,
+        finish_row=finish_row,
+        close=close,
+        # `weft resume` of a row's run saves its images where the batch would have
+        labels=deployment_labels(where, out_root=out_root, command="civitai generate --batch"),
     )
 
 

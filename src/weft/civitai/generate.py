@@ -147,13 +147,25 @@ def simulator_notice(base_url: str) -> str:
 def run_labels(req: GenerateRequest, where: Deployment) -> dict[str, str]:
     """What ``weft resume`` needs besides the engine's record: the kind of run, where the
     images go and which deployment it talks to (never the token)."""
-    labels = {"kind": KIND, "command": "civitai generate"}
+    return deployment_labels(where, out=req.out, out_root=req.out_root)
+
+
+def deployment_labels(
+    where: Deployment,
+    *,
+    out: Path | None = None,
+    out_root: Path | None = None,
+    command: str = "civitai generate",
+) -> dict[str, str]:
+    """The labels of a Civitai run (see :func:`run_labels`): images in ``out``, else in
+    ``out_root``/<workflow id>."""
+    labels = {"kind": KIND, "command": command}
     if where.api_base:  # else civitai.com and orchestration.civitai.com
         labels["apiBase"] = where.api_base
-    if req.out is not None:
-        labels["out"] = str(req.out.resolve())
+    if out is not None:
+        labels["out"] = str(out.resolve())
     else:
-        labels["outRoot"] = str((req.out_root or Path("weft-out")).resolve())
+        labels["outRoot"] = str((out_root or Path("weft-out")).resolve())
     if where.simulated:
         labels["simulator"] = "embedded"
     return labels
@@ -484,6 +496,7 @@ __all__ = [
     "GenerationEvents",
     "StatusLines",
     "deployment",
+    "deployment_labels",
     "external_id_for",
     "finish",
     "fresh_images",

@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, PngImagePlugin
-
 from weft.civitai.errors import CivitaiError, Reason
 from weft.effects import Clock, HttpRequest, Transport, TransportError
 from weft.engine.options import RetryPolicy
@@ -119,6 +117,8 @@ def image_path(out_dir: Path, index: int, image: Mapping[str, Any]) -> Path:
 
 def check_png(data: bytes, index: int, image: Mapping[str, Any]) -> str | None:
     """Why ``data`` is not the announced PNG, or None."""
+    from PIL import Image  # on first use: not before the first request (start-up)
+
     try:
         picture = Image.open(io.BytesIO(data))
         picture.verify()
@@ -134,6 +134,8 @@ def check_png(data: bytes, index: int, image: Mapping[str, Any]) -> str | None:
 
 def _with_parameters(data: bytes, parameters: str) -> bytes:
     """The PNG re-encoded with a ``parameters`` tEXt chunk (pixels unchanged)."""
+    from PIL import Image, PngImagePlugin
+
     picture = Image.open(io.BytesIO(data))
     info = PngImagePlugin.PngInfo()
     for key, value in picture.info.items():

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from weft.batch.results import RESUMED, RUN, STORED, RowResult
+from weft.batch.results import RESUMED, RUN, RowResult
 from weft.batch.runner import RowHooks
 from weft.effects import Clock, Transport
 from weft.engine.credentials import AuthConfig
@@ -151,16 +151,7 @@ class JobRunner:
     def _stored(self, job: Job, run_id: str) -> RowResult:
         stored = self.store.get_run(run_id)
         result = stored.to_result() if stored is not None else {}
-        status = str(result.get("status") or FAILED)
-        return RowResult(
-            row=job.row,
-            line=job.line,
-            run_id=run_id,
-            status=status,
-            outputs=dict(result.get("outputs") or {}),
-            error=None if status == SUCCEEDED else (result.get("error") or {"reason": status}),
-            source=STORED,
-        )
+        return RowResult.stored(job.row, job.line, run_id, result)
 
     @staticmethod
     def _retry(row: RowResult) -> bool:
@@ -347,7 +338,7 @@ class JobRunner:
                 transport=self.transport,
                 clock=self.clock,
                 run_id=run_id,
-                labels=job.labels,
+                labels={**hooks.labels, **job.labels},  # `weft resume` finishes it as a row
             )
         return self._row(job, result, resume, masks)
 

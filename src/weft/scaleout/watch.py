@@ -25,7 +25,7 @@ from weft.batch.commands import (
     EXIT_PARTIAL,
     ResultsFile,
 )
-from weft.batch.results import RESUMED, STORED, BatchProgress, RowResult
+from weft.batch.results import STORED, BatchProgress, RowResult
 from weft.errors import UsageError
 from weft.scaleout.database import prepare
 from weft.scaleout.dbos_access import open_client
@@ -155,14 +155,7 @@ def display_line(line: str) -> None:
 
 def _count(progress: BatchProgress, rows: Iterable[RowResult], before: int) -> None:
     for row in rows:
-        progress.done += 1
-        if row.ok:
-            progress.succeeded += 1
-        elif row.partial:
-            progress.partial += 1
-        else:
-            progress.failed += 1
-        progress.resumed += row.source == RESUMED
+        progress.count(row)
     progress.reused = before  # finished before watching began: not in the rate
 
 

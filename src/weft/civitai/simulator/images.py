@@ -10,8 +10,10 @@ import random
 import textwrap
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
-from PIL import Image, ImageDraw, ImageFont
+if TYPE_CHECKING:  # Pillow is imported on the first picture (start-up of `weft civitai generate`)
+    from PIL import Image, ImageFont
 
 FORMATS = {
     "png": ("PNG", "image/png"),
@@ -50,12 +52,16 @@ class Placeholder:
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     """Pillow's default font: its bitmap form below 12 px (twenty times faster to draw, which
     matters for the thousands of small pictures a batch benchmark asks for), else FreeType."""
+    from PIL import ImageFont
+
     if size < 12:
         return ImageFont.load_default_imagefont()
     return ImageFont.load_default(size=size)
 
 
 def _background(picture: Placeholder) -> tuple[Image.Image, random.Random]:
+    from PIL import Image
+
     key = f"{picture.prompt}\x00{picture.seed}\x00{picture.index}"
     rng = random.Random(hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest())
     top = tuple(rng.randrange(256) for _ in range(3))
@@ -71,6 +77,8 @@ def _background(picture: Placeholder) -> tuple[Image.Image, random.Random]:
 
 def render(picture: Placeholder, *, text: bool = True) -> bytes:
     """Encode the placeholder (``text=False``: the background alone)."""
+    from PIL import ImageDraw
+
     width, height = picture.width, picture.height
     image, rng = _background(picture)
     draw = ImageDraw.Draw(image)
