@@ -23,6 +23,7 @@ added to the run's :class:`~weft.secrets.SecretSet` before anything is recorded.
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -405,11 +406,16 @@ def learn(secrets: SecretSet, value: str) -> None:
     """``value`` and the forms it takes in a URL or a basic credential are secrets."""
     if not value:
         return
-    secrets.add(value)
-    for form in (quote(value, safe=""), quote_plus(value)):
-        if form != value:
-            secrets.add(form)
-    secrets.add(base64.b64encode(value.encode()).decode())
+    for form in _learned_forms(value):
+        secrets.add(form)
+
+
+@functools.lru_cache(maxsize=256)
+def _learned_forms(value: str) -> tuple[str, ...]:
+    """``value``, its URL forms that differ from it, and its base64 (the same credential is
+    learned again at every step that sends it)."""
+    urls = [form for form in (quote(value, safe=""), quote_plus(value)) if form != value]
+    return (value, *urls, base64.b64encode(value.encode()).decode())
 
 
 def _label(use: SchemeUse) -> str:

@@ -225,7 +225,12 @@ class RegexCondition(_TextCondition):
 
     def _test(self, compiled: Any, value: Any) -> bool:
         try:
-            return compiled.search(to_text(value), timeout=REGEX_TIMEOUT) is not None
+            # concurrent=False: the search keeps the GIL. By default ``regex`` releases it for
+            # every search of a str and then waits to get it back, up to the switch interval
+            # (5 ms) when another thread (the run store's flusher) wants it meanwhile; the
+            # search runs on the event loop's thread, which waits for it either way
+            found = compiled.search(to_text(value), timeout=REGEX_TIMEOUT, concurrent=False)
+            return found is not None
         except TimeoutError:
             raise ExpressionError(
                 f"the regular expression searched for longer than {REGEX_TIMEOUT:g} s "

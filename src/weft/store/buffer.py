@@ -199,9 +199,12 @@ class Writer:
         document = self.document_id(start.document_uri, start.document_hash)
         state_doc = self.doc(run_id, state, state=True)
         cost = _label_cost(start.labels)
+        # a state that needs no stored values goes into the INSERT itself (one statement
+        # less); one that does is written once the run's row id is known
+        packed, needed = state_doc.stored()
         row = db.execute(
             "INSERT INTO runs (run_id, document_id, workflow_id, status, created_at, updated_at,"
-            " labels, inputs, cost) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)"
+            " labels, inputs, cost, state) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (run_id) DO NOTHING RETURNING id",
             (
                 run_id,
@@ -212,6 +215,7 @@ class Writer:
                 labels or b"{}",
                 inputs,
                 cost,
+                None if needed else packed,
             ),
         ).fetchone()
         resumed = row is None
@@ -236,8 +240,11 @@ class Writer:
                 )
         else:
             info = RunInfo(int(row[0]), values=set())
-        data, refs = self.stored(info, state_doc)
-        db.execute("UPDATE runs SET state = ?, refs_state = ? WHERE id = ?", (data, refs, info.pk))
+        if resumed or needed:
+            data, refs = self.stored(info, state_doc)
+            db.execute(
+                "UPDATE runs SET state = ?, refs_state = ? WHERE id = ?", (data, refs, info.pk)
+            )
         if start.labels:
             db.executemany(
                 "INSERT INTO run_labels (name, value, run) VALUES (?, ?, ?)",
