@@ -132,6 +132,54 @@ def test_weft_resume_of_a_batch_row_saves_its_images_where_the_batch_did(
     assert sim.state.workflows_created == 2 and sim.state.charges_by_account == {"default": 2}
 
 
+@pytest.mark.slow
+def test_a_three_second_outage_mid_batch_fails_no_row(sim_factory: Any, tmp_path: Path) -> None:
+    """The simulator unreachable for 3 s in the middle of a 300-row batch (open connections
+    cut, new ones reset): every row still ends succeeded, one workflow and one charge each."""
+    import threading
+    import time
+
+    from tests.civitai.outage_proxy import OutageProxy
+
+    sim = sim_factory()
+    proxy = OutageProxy(int(sim.base_url.rsplit(":", 1)[1])).start()
+    results = tmp_path / "rows.results.jsonl"
+    finished_before: list[int] = []
+
+    def outage() -> None:  # once 60 rows are done, 3 s of outage
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            done = len(results.read_text().splitlines()) if results.exists() else 0
+            if done >= 60:
+                finished_before.append(done)
+                proxy.down(3.0)
+                return
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=outage, daemon=True)
+    watcher.start()
+    try:
+        rows = [{"prompt": f"outage {n}"} for n in range(300)]
+        path = tmp_path / "rows.jsonl"
+        path.write_bytes(b"\n".join(orjson.dumps(r) for r in rows) + b"\n")
+        result = cli("generate", "--batch", str(path), "--api-base", proxy.base_url,
+                     "--token", sim.token, "--store", str(tmp_path / "runs.db"),
+                     "--out", str(tmp_path / "out"), "--model-version", "1001",
+                     "--width", "64", "--height", "64", "--concurrency", "24")  # fmt: skip
+        watcher.join(5)
+    finally:
+        proxy.stop()
+    assert finished_before and finished_before[0] < 300  # the outage fell mid-batch
+    assert proxy.refused + proxy.cut > 0, (proxy.refused, proxy.cut)
+    assert result.exit_code == 0, result.output[-3000:]
+    final = _results(results)
+    assert [r["row"] for r in final] == list(range(1, 301))
+    assert {r["status"] for r in final} == {"succeeded"}
+    assert sim.state.workflows_created == 300
+    assert sim.state.charges_by_account == {"default": 300}
+    assert all(len(r["files"]) == 1 for r in final)
+
+
 def test_ctrl_c_keeps_what_finished_and_a_rerun_finishes_the_rest(tmp_path: Path) -> None:
     """SIGINT to a running `--batch`: exit 130 with one clear line, the finished rows in the
     results file; the same command again completes every row, one charge per row."""
