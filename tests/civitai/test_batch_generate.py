@@ -99,6 +99,26 @@ def test_batch_reports_a_failed_row_and_exits_1(sim_factory: Any, tmp_path: Path
     assert sim.state.charges_by_account == {"default": 1}
 
 
+def test_outage_retries_zero_leaves_a_row_failed_and_resumable(
+    sim_factory: Any, tmp_path: Path
+) -> None:
+    """`--outage-retries` is the batch's default (2) unless given; 0 leaves a row stopped by
+    an outage failed at once, resumable, and nothing charged."""
+    from weft.batch.runner import DEFAULT_TRANSIENT_RESUMES
+    from weft.civitai.commands import generate_command
+
+    [option] = [p for p in generate_command.params if p.name == "outage_retries"]
+    assert option.default == DEFAULT_TRANSIENT_RESUMES
+    sim = sim_factory(faults=(Fault("5xx", rate=1.0, endpoints=("submit",)),))
+    result = _batch(sim, tmp_path, [{"prompt": "down"}], "--model-version", "1001",
+                    "--width", "64", "--height", "64", "--outage-retries", "0")  # fmt: skip
+    assert result.exit_code == 1, result.output
+    [row] = _results(tmp_path / "rows.results.jsonl")
+    assert row["status"] == "failed" and row["error"]["civitai"]["resumable"] is True
+    assert sim.state.workflows_created == 0
+    assert sum(sim.state.charges_by_account.values()) == 0
+
+
 def test_weft_resume_of_a_batch_row_saves_its_images_where_the_batch_did(
     sim_factory: Any, tmp_path: Path
 ) -> None:

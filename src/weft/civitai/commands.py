@@ -76,6 +76,10 @@ _API_BASE = click.option(
                    "batch that stopped.")  # fmt: skip
 @click.option("--concurrency", type=click.IntRange(1), default=4, show_default=True,
               help="Rows generated at once (--batch).")  # fmt: skip
+@click.option("--outage-retries", type=click.IntRange(0, 10), default=2, show_default=True,
+              help="--batch: times a row stopped by an outage (no answer, 5xx, 429) is "
+                   "resumed within the batch, after 5 s, then 10 s, ... (0: leave it "
+                   "resumable).")  # fmt: skip
 @click.option("--enqueue", is_flag=True,
               help="--batch: queue the rows for workers (a postgresql:// store).")  # fmt: skip
 @click.option("--watch", is_flag=True,
@@ -104,6 +108,7 @@ def generate_command(
     store_path: str | None,
     batch_path: Path | None,
     concurrency: int,
+    outage_retries: int,
     enqueue: bool,
     watch: bool,
 ) -> None:
@@ -140,14 +145,16 @@ def generate_command(
         sys.exit(queued_civitai_batch(batch_path, req, store_path, as_json, enqueue=enqueue,
                                       watch=watch))  # fmt: skip
     if batch_path is not None:
-        _batch(batch_path, req, concurrency, store_path, as_json)
+        _batch(batch_path, req, concurrency, outage_retries, store_path, as_json)
         return
     from weft.civitai.generate import generate
 
     _report(lambda: generate(req, notice=_err, progress=not as_json, store=store_path), as_json)
 
 
-def _batch(rows: Path, req: Any, concurrency: int, store: str | None, as_json: bool) -> None:
+def _batch(
+    rows: Path, req: Any, concurrency: int, outage_retries: int, store: str | None, as_json: bool
+) -> None:
     """``--batch``: ``weft batch``'s progress display, results file and Ctrl-C handling, with
     each row planned, generated and its images saved."""
     from weft.batch.commands import run_batch_command
@@ -178,7 +185,8 @@ def _batch(rows: Path, req: Any, concurrency: int, store: str | None, as_json: b
         code = run_batch_command(
             bundle_path(), rows, workflow_id=SUBMIT_WORKFLOW,
             options=RunOptions.build(servers=where.servers()),
-            batch=BatchOptions(concurrency=concurrency), hooks=hooks, store=opened,
+            batch=BatchOptions(concurrency=concurrency, transient_resumes=outage_retries),
+            hooks=hooks, store=opened,
             as_json=as_json, row_line=row_line,
         )  # fmt: skip
     sys.exit(code)
