@@ -443,25 +443,10 @@ def _run_child(kind: str, spec: dict[str, Any], timeout: float) -> tuple[dict[st
 
 def _write_rows(path: Path, runs: int) -> None:
     """``runs`` rows over the catalog's SD1 and SDXL checkpoints, 64×64, one image each."""
-    from weft.civitai.simulator import DEFAULT_CATALOG
+    from weft.civitai.simulator.samples import checkpoint_rows
 
-    versions = [
-        e.version_id
-        for e in DEFAULT_CATALOG
-        if e.published
-        and e.model_type == "Checkpoint"
-        and e.air.split(":")[2] in ("sd1", "sdxl")
-        and e.can_generate
-    ]
     with path.open("w") as f:
-        for i in range(runs):
-            row = {
-                "modelVersionId": versions[i % len(versions)],
-                "prompt": f"a lighthouse at dusk, variation {i}",
-                "width": 64,
-                "height": 64,
-                "quantity": 1,
-            }
+        for row in checkpoint_rows(0, runs):
             f.write(json.dumps(row) + "\n")
 
 

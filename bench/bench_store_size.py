@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sqlite3
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -28,46 +27,15 @@ from typing import Any
 import orjson
 
 
-def _used_bytes(path: Path) -> int:
-    conn = sqlite3.connect(path)
-    try:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        (pages,) = conn.execute("PRAGMA page_count").fetchone()
-        (free,) = conn.execute("PRAGMA freelist_count").fetchone()
-        (page,) = conn.execute("PRAGMA page_size").fetchone()
-    finally:
-        conn.close()
-    return int((pages - free) * page)
-
-
-def _rows(first: int, count: int, versions: list[int]) -> list[dict[str, Any]]:
-    return [
-        {
-            "modelVersionId": versions[i % len(versions)],
-            "prompt": f"a lighthouse at dusk, variation {i}",
-            "width": 64,
-            "height": 64,
-            "quantity": 1,
-        }
-        for i in range(first, first + count)
-    ]
-
-
 async def measure(runs: int, folder: Path) -> dict[str, float]:
     from weft.batch import run_batch
     from weft.civitai import SOURCES, WORKFLOW_ID, bundle_path
     from weft.civitai.generate import external_id_for
-    from weft.civitai.simulator import DEFAULT_CATALOG, SimulatorConfig, run_simulator
+    from weft.civitai.simulator import SimulatorConfig, run_simulator
+    from weft.civitai.simulator.samples import checkpoint_rows
     from weft.store import open_store
+    from weft.testing.store_contents import sqlite_used_bytes
 
-    versions = [
-        e.version_id
-        for e in DEFAULT_CATALOG
-        if e.published
-        and e.model_type == "Checkpoint"
-        and e.air.split(":")[2] in ("sd1", "sdxl")
-        and e.can_generate
-    ]
     path = folder / "runs.sqlite3"
     async with run_simulator(SimulatorConfig.fast(balance=10**9)) as sim:
 
@@ -88,10 +56,10 @@ async def measure(runs: int, folder: Path) -> dict[str, float]:
             failed = [row.error for row in result.rows if not row.ok]
             assert not failed, failed[:3]
 
-        await batch(_rows(0, 20, versions))
-        before = _used_bytes(path)
-        await batch(_rows(20, runs, versions))
-        after = _used_bytes(path)
+        await batch(checkpoint_rows(0, 20))
+        before = sqlite_used_bytes(path)
+        await batch(checkpoint_rows(20, runs))
+        after = sqlite_used_bytes(path)
     with open_store(path) as store:
         summaries = store.list_runs(limit=None)
         plain = 0

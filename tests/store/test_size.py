@@ -2,48 +2,18 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 from weft.batch import run_batch
 from weft.civitai import SOURCES, WORKFLOW_ID, bundle_path
 from weft.civitai.generate import external_id_for
-from weft.civitai.simulator import DEFAULT_CATALOG, SimulatorConfig, run_simulator
+from weft.civitai.simulator import SimulatorConfig, run_simulator
+from weft.civitai.simulator.samples import checkpoint_rows
 from weft.store import open_store
+from weft.testing.store_contents import sqlite_used_bytes
 
 BUDGET = 2048  # bytes of store per finished Civitai run
-
-
-def _rows(first: int, count: int) -> list[dict[str, Any]]:
-    versions = [
-        e.version_id
-        for e in DEFAULT_CATALOG
-        if e.published
-        and e.model_type == "Checkpoint"
-        and e.air.split(":")[2] in ("sd1", "sdxl")
-        and e.can_generate
-    ]
-    return [
-        {
-            "modelVersionId": versions[i % len(versions)],
-            "prompt": f"a lighthouse at dusk, variation {i}",
-            "width": 64,
-            "height": 64,
-            "quantity": 1,
-        }
-        for i in range(first, first + count)
-    ]
-
-
-def _file_size(path: Path) -> int:
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    (pages,) = conn.execute("PRAGMA page_count").fetchone()
-    (free,) = conn.execute("PRAGMA freelist_count").fetchone()
-    (page,) = conn.execute("PRAGMA page_size").fetchone()
-    conn.close()
-    return int((pages - free) * page)
 
 
 async def test_a_civitai_run_costs_at_most_2_kb(store_path: Path) -> None:
@@ -67,10 +37,10 @@ async def test_a_civitai_run_costs_at_most_2_kb(store_path: Path) -> None:
                 row.error for row in result.rows if not row.ok
             ][:3]
 
-        await batch(_rows(0, 20))  # the fixed part: schema pages, the document row
-        before = _file_size(store_path)
-        await batch(_rows(20, 80))
-        after = _file_size(store_path)
+        await batch(checkpoint_rows(0, 20))  # the fixed part: schema pages, the document row
+        before = sqlite_used_bytes(store_path)
+        await batch(checkpoint_rows(20, 80))
+        after = sqlite_used_bytes(store_path)
     per_run = (after - before) / 80
     assert per_run <= BUDGET, f"{per_run:.0f} bytes per Civitai run"
     with open_store(store_path) as store:
