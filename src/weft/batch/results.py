@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from weft.engine.result import FAILED, SUCCEEDED
+from weft.engine.result import FAILED, SUCCEEDED, RunResult
+from weft.secrets import SecretSet
 
 # where a row's result came from
 RUN, RESUMED, STORED = "run", "resumed", "stored"
@@ -57,6 +58,27 @@ class RowResult:
             d["error"] = self.error or {"reason": self.status}
         d.update(self.extra)
         return d
+
+    @classmethod
+    def of_run(
+        cls, row: int, line: int, result: RunResult, secrets: SecretSet, *, resumed: bool
+    ) -> RowResult:
+        """A row whose run just ended with ``result`` (``secrets`` masked in its outputs and
+        error); ``resumed``: the run was an earlier one, continued."""
+        error: dict[str, Any] | None = None
+        if not result.ok:
+            error = result.error.to_dict() if result.error else {"reason": result.status}
+            if result.message and result.message != error.get("reason"):
+                error["message"] = result.message
+        return cls(
+            row=row,
+            line=line,
+            run_id=result.run_id,
+            status=result.status,
+            outputs=secrets.mask(dict(result.outputs)),
+            error=secrets.mask(error),
+            source=RESUMED if resumed else RUN,
+        )
 
     @classmethod
     def stored(

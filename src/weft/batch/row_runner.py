@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from weft.batch.admission import Admission
-from weft.batch.results import RESUMED, RUN, STORED, BatchProgress, RowResult
+from weft.batch.results import STORED, BatchProgress, RowResult
 from weft.batch.rows import BatchRow
 from weft.effects import Clock, Transport
 from weft.engine.options import RunOptions
@@ -245,22 +245,8 @@ class RowRunner:
             return self._failed(row, run_id, f"{type(exc).__name__}: {exc}", secrets)
         finally:
             self.progress.in_flight -= 1
-        error: dict[str, Any] | None = None
-        if not result.ok:
-            error = result.error.to_dict() if result.error else {"reason": result.status}
-            message = result.message
-            if message and message != error.get("reason"):
-                error["message"] = message
         return await self._finish(
-            RowResult(
-                row=row.number,
-                line=row.line,
-                run_id=result.run_id,
-                status=result.status,
-                outputs=secrets.mask(dict(result.outputs)),
-                error=secrets.mask(error),
-                source=RESUMED if resume else RUN,
-            )
+            RowResult.of_run(row.number, row.line, result, secrets, resumed=resume)
         )
 
     async def _finish(self, result: RowResult) -> RowResult:

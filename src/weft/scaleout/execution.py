@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from weft.batch.results import RESUMED, RUN, RowResult
+from weft.batch.results import RowResult
 from weft.batch.runner import RowHooks
 from weft.effects import Clock, Transport
 from weft.engine.credentials import AuthConfig
@@ -174,20 +174,7 @@ class JobRunner:
         )
 
     def _row(self, job: Job, result: RunResult, resume: bool, masks: SecretSet) -> RowResult:
-        error: dict[str, Any] | None = None
-        if not result.ok:
-            error = result.error.to_dict() if result.error else {"reason": result.status}
-            if result.message and result.message != error.get("reason"):
-                error["message"] = result.message
-        return RowResult(
-            row=job.row,
-            line=job.line,
-            run_id=result.run_id,
-            status=result.status,
-            outputs=masks.mask(dict(result.outputs)),
-            error=masks.mask(error),
-            source=RESUMED if resume else RUN,
-        )
+        return RowResult.of_run(job.row, job.line, result, masks, resumed=resume)
 
     # workflow rows (weft batch --enqueue)
 
