@@ -211,15 +211,7 @@ class RowRunner:
         self.progress.in_flight += 1
         self._tick()
         try:
-            hook = self.hooks.prepare_inputs
-            if resume and self.hooks.resume_inputs is not None:
-                hook = self.hooks.resume_inputs
-            inputs = dict(values)
-            if hook is not None:
-                prepared = hook(inputs, run_id)
-                if inspect.isawaitable(prepared):
-                    prepared = await prepared
-                inputs = dict(prepared)
+            inputs = await self._inputs(values, run_id, resume)
             for name in self.plan.secret_inputs:
                 secrets.add(inputs.get(name))
             result = await self._execute(row, run_id, inputs, resume)
@@ -229,14 +221,8 @@ class RowRunner:
                 # the step's own retries are used up on a fault that may pass (an outage):
                 # wait, then resume the run where it stopped, its retry counters reset
                 await self.clock.sleep(self.transient_pause * 2**attempt)
-                resume_inputs = dict(values)
-                hook = self.hooks.resume_inputs or self.hooks.prepare_inputs
-                if hook is not None:
-                    prepared = hook(resume_inputs, result.run_id)
-                    if inspect.isawaitable(prepared):
-                        prepared = await prepared
-                    resume_inputs = dict(prepared)
-                result = await self._execute(row, result.run_id, resume_inputs, True)
+                inputs = await self._inputs(values, result.run_id, resume=True)
+                result = await self._execute(row, result.run_id, inputs, True)
         except StoreError:
             raise  # the store is unusable: stop the batch, nothing is lost
         except WeftError as exc:
@@ -248,6 +234,19 @@ class RowRunner:
         return await self._finish(
             RowResult.of_run(row.number, row.line, result, secrets, resumed=resume)
         )
+
+    async def _inputs(self, values: dict[str, Any], run_id: str, resume: bool) -> dict[str, Any]:
+        """The run's inputs: ``values`` through the hook (``resume_inputs`` for a resumed run,
+        when the command has one; else ``prepare_inputs``)."""
+        hook = self.hooks.prepare_inputs
+        if resume and self.hooks.resume_inputs is not None:
+            hook = self.hooks.resume_inputs
+        if hook is None:
+            return dict(values)
+        prepared = hook(dict(values), run_id)
+        if inspect.isawaitable(prepared):
+            prepared = await prepared
+        return dict(prepared)
 
     async def _finish(self, result: RowResult) -> RowResult:
         finish = self.hooks.finish_row
