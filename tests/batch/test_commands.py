@@ -110,6 +110,25 @@ def test_results_file_json_summary_and_exit_codes(tmp_path: Path) -> None:
     assert isinstance(missing.exception, WeftError) and missing.exception.exit_code == 2
 
 
+def test_a_row_stopped_by_an_outage_is_resumed_and_said(tmp_path: Path) -> None:
+    """`--outage-retries 1`: a row answered 503 is resumed once, 5 s later, and a notice line
+    says so; it still fails (the server kept failing) and the batch exits 1."""
+    doc = write_items_docs(tmp_path)
+    rows = _jsonl(tmp_path / "rows.jsonl", [{"id": i} for i in range(1, 4)])
+    with ItemsServer(expected_token=TOKEN, fail={2}, fail_status=503) as items:
+        res = CliRunner().invoke(cli, [
+            "batch", str(doc), "--inputs", str(rows), "--server", f"items={items.base_url}",
+            "-i", f"token={TOKEN}", "--store", str(tmp_path / "s.db"), "--outage-retries", "1",
+        ])  # fmt: skip
+        assert items.requests[2] == 2  # the first try and the resumed run's
+    assert res.exit_code == 1, res.output
+    notices = [line for line in res.stderr.splitlines() if line.startswith("notice:")]
+    assert notices == ["notice: row 2: step 'get': status 503; resuming its run in 5 s (1 of 1)"]
+    assert [x["status"] for x in _results(tmp_path / "rows.results.jsonl")] == [
+        "succeeded", "failed", "succeeded",
+    ]  # fmt: skip
+
+
 def test_ctrl_c_stops_cleanly_and_running_again_finishes_the_rest(tmp_path: Path) -> None:
     doc = write_items_docs(tmp_path)
     rows = _jsonl(tmp_path / "rows.jsonl", [{"id": i} for i in range(1, 41)])

@@ -212,16 +212,24 @@ async def test_a_row_stopped_by_an_outage_is_resumed_within_the_batch(
     clock = VirtualClock()
     transport = OutageTransport(clock, failures)
     driver = asyncio.ensure_future(clock.drive())
+    notices: list[str] = []
     try:
         result = await run_batch(
             doc, [{"id": i} for i in range(1, 4)], defaults={"token": TOKEN},
             servers={"items": "http://items.test"}, store=tmp_path / "s.db",
-            transport=transport, clock=clock,
+            transport=transport, clock=clock, on_notice=notices.append,
         )  # fmt: skip
     finally:
         driver.cancel()
     row = result.rows[1]
     assert row.status == expected
+    assert (
+        notices
+        == [
+            "row 2: step 'get': status 503; resuming its run in 5 s (1 of 2)",
+            "row 2: step 'get': status 503; resuming its run in 10 s (2 of 2)",
+        ]  # before each resume, whether the row then succeeds or not
+    )
     tries = [(t, s) for t, i, s in transport.sent if i == 2]
     assert [s for _, s in tries] == [503] * failures + [200] * (expected == "succeeded")
     assert [t for t, _ in tries] == [0.0, 5.0, 15.0][: len(tries)]

@@ -15,6 +15,7 @@ from weft.batch.admission import Admission
 from weft.batch.results import STORED, BatchProgress, RowResult
 from weft.batch.rows import BatchRow
 from weft.effects import Clock, Transport
+from weft.engine.failure_text import render_outage
 from weft.engine.options import RunOptions
 from weft.engine.result import FAILED, SUCCEEDED, RunResult
 from weft.engine.resumable import resumable, transient
@@ -87,6 +88,7 @@ class RowRunner:
         on_progress: ProgressCallback | None,
         on_row_done: RowCallback | None,
         admission: Admission,
+        on_notice: NoticeCallback | None = None,
     ) -> None:
         self.admission = admission
         self.loaded = loaded
@@ -104,6 +106,7 @@ class RowRunner:
         self.progress = progress
         self.on_progress = on_progress
         self.on_row_done = on_row_done
+        self.on_notice = on_notice
         self.previous: dict[int, Any] = {}
         self.flush_store: Callable[[], Any] = store.flush  # commit what the store buffers
         self.unreported: list[RowResult] = []  # finished rows waiting for their commit
@@ -220,7 +223,13 @@ class RowRunner:
                     break
                 # the step's own retries are used up on a fault that may pass (an outage):
                 # wait, then resume the run where it stopped, its retry counters reset
-                await self.clock.sleep(self.transient_pause * 2**attempt)
+                pause = self.transient_pause * 2**attempt
+                if self.on_notice is not None:
+                    self.on_notice(
+                        f"row {row.number}: {render_outage(result.error.root())}; resuming "
+                        f"its run in {pause:g} s ({attempt + 1} of {self.transient_resumes})"
+                    )
+                await self.clock.sleep(pause)
                 inputs = await self._inputs(values, result.run_id, resume=True)
                 result = await self._execute(row, result.run_id, inputs, True)
         except StoreError:

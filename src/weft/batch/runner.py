@@ -168,8 +168,9 @@ async def run_batch(
     row (e.g. an idempotency key derived from the run id, a token). ``store``: an open run store
     or a path (default: the per-user store). ``on_row_done`` is called as each row finishes
     (after its run's end is committed), ``on_progress`` on every change, ``on_notice`` with a
-    line for the user (the concurrency was capped). ``keep_rows=False``: the result holds the
-    counts and no rows (take them from ``on_row_done``). Cancelling the call cancels the runs
+    line for the user (the concurrency was capped, a row stopped by an outage is resumed).
+    ``keep_rows=False``: the result holds the counts and no rows (take them from
+    ``on_row_done``). Cancelling the call cancels the runs
     in flight; their records stay resumable.
     """
     from weft.api import load_document, with_credentials
@@ -243,6 +244,7 @@ async def run_batch(
                 on_progress=on_progress,
                 on_row_done=on_row_done,
                 admission=Admission(batch_options.admit_per_turn),
+                on_notice=on_notice,
             )
             results: list[RowResult | None] | None = [None] * total if keep_rows else None
             try:

@@ -20,6 +20,18 @@ def render_failure(f: Failure) -> str:
     return text
 
 
+def render_outage(f: Failure) -> str:
+    """Short: where a run stopped on a fault that may pass, and the fault (``step 'poll':
+    status 502``, ``step 'submit': no response (reset)``)."""
+    where = f"step {f.step_id!r}: " if f.step_id else ""
+    if f.status_code is not None:
+        return f"{where}status {f.status_code}"
+    if f.kind == FailureKind.BOUND:
+        return f"{where}{_bound(f)}"
+    kind = f.transport.value if f.transport is not None else "transport error"
+    return f"{where}no response ({kind})"
+
+
 def render_server(message: ServerMessage) -> str:
     """``title 'Bad Request', detail '…', errors: steps[0].input.x: required`` (what the
     server said, for a failure line)."""
