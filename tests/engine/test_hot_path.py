@@ -142,6 +142,20 @@ def test_snapshot_masks_nested_outputs_with_their_names() -> None:
     assert frame_to_dict(frame, secrets, by_value)["inputs"]["prompt"] == placeholder("prompt")
 
 
+def test_a_snapshot_keeps_the_workflows_finished_when_it_was_taken() -> None:
+    # a snapshot is serialised only when the store writes it, maybe after the engine has
+    # finished more workflows: it must hold its own dict of them, with or without secrets
+    for secret in (None, "unrelated-secret-value"):
+        runner, _ = _runner()
+        state = runner.state
+        if secret:
+            state.secrets.add(secret)
+        state.workflows["first"] = {"inputs": {"a": 1}, "outputs": {"b": 2}}
+        snap = state.snapshot()
+        state.workflows["second"] = {"inputs": {}, "outputs": {}}
+        assert list(snap["workflows"]) == ["first"], secret
+
+
 def test_store_json_is_the_same_with_and_without_non_string_keys() -> None:
     value = {"a": [1, 2.5, None, True], "b": {"c": "d"}, "e": b"bytes"}
     option = orjson.OPT_NON_STR_KEYS

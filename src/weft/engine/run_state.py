@@ -232,8 +232,10 @@ class RunState:
                 "executions": self.executions,
                 "elapsed": self.elapsed(),
                 "frames": [frame_to_dict(f, secrets, self.secret_by_value) for f in self.stack],
-                # a copy: the engine adds workflows to its own dict as they finish
-                "workflows": (secrets.mask(workflows) if secrets else dict(workflows))
+                # a dict of its own: the engine adds workflows to its dict as they finish, and
+                # ``mask`` gives the very dict back when no secret is in it (each entry is
+                # replaced, never edited, so a shallow copy is enough)
+                "workflows": dict(secrets.mask(workflows) if secrets else workflows)
                 if workflows
                 else {},
                 "steps": [self.memo.step_dict(sr) for sr in self.step_results.values()],
