@@ -12,6 +12,9 @@ class WeftError(Exception):
     """A failure with a clear, user-facing explanation."""
 
     exit_code: int = 2
+    # the cause may pass by itself (no answer, a busy or failing server): a batch tries the
+    # row again after a pause (``BatchOptions.transient_resumes``) instead of failing it
+    transient: bool = False
 
     def __init__(
         self,

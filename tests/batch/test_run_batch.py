@@ -6,12 +6,16 @@ import asyncio
 import heapq
 import itertools
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 
 from weft.batch import BatchOptions, BatchProgress, run_batch
+from weft.batch.results import RowResult
+from weft.batch.runner import RowHooks
 from weft.effects import HttpRequest, HttpResponse
+from weft.errors import WeftError
 from weft.store import open_store
 
 from .items import ItemsServer, write_items_docs
@@ -237,6 +241,100 @@ async def test_a_row_stopped_by_an_outage_is_resumed_within_the_batch(
         assert len(opened.list_runs(limit=None)) == 3  # one run per row, resumed in place
     if expected == "failed":
         assert row.error is not None and row.error["statusCode"] == 503
+
+
+class Outage(WeftError):
+    transient = True
+
+
+@pytest.mark.parametrize(("failures", "expected"), [(2, "succeeded"), (3, "failed")])
+@pytest.mark.parametrize("hook", ["prepare_inputs", "finish_row"])
+async def test_a_rows_own_work_that_meets_an_outage_is_tried_again_within_the_batch(
+    tmp_path: Path, hook: str, failures: int, expected: str
+) -> None:
+    """A command's hook (planning before the run, saving its results after) that fails on a
+    fault that may pass is tried again after the batch's pauses, as a run is resumed; the run
+    is still one run, never started twice."""
+    doc = write_items_docs(tmp_path)
+    clock = VirtualClock()
+    transport = OutageTransport(clock, 0)
+    calls: list[float] = []
+
+    def flaky(row: int) -> None:
+        if row == 2:
+            calls.append(clock.now)
+            if len(calls) <= failures:
+                raise Outage("the items API gave no answer (cannot connect)", hint="try later")
+
+    def prepare(values: dict[str, Any], run_id: str) -> dict[str, Any]:
+        flaky(values["id"])
+        return values
+
+    async def finish(row: RowResult) -> RowResult:
+        flaky(row.row)
+        return row
+
+    hooks = (
+        RowHooks(prepare_inputs=prepare)
+        if hook == "prepare_inputs"
+        else RowHooks(finish_row=finish)
+    )
+    driver = asyncio.ensure_future(clock.drive())
+    notices: list[str] = []
+    try:
+        result = await run_batch(
+            doc, [{"id": i} for i in range(1, 4)], defaults={"token": TOKEN},
+            servers={"items": "http://items.test"}, store=tmp_path / "s.db",
+            transport=transport, clock=clock, on_notice=notices.append, hooks=hooks,
+        )  # fmt: skip
+    finally:
+        driver.cancel()
+    assert [r.status for r in result.rows] == ["succeeded", expected, "succeeded"]
+    assert notices == [
+        "row 2: the items API gave no answer (cannot connect); trying the row again in 5 s"
+        " (1 of 2)",
+        "row 2: the items API gave no answer (cannot connect); trying the row again in 10 s"
+        " (2 of 2)",
+    ]
+    assert (
+        calls == [0.0, 5.0, 15.0]
+        if hook == "prepare_inputs"
+        else calls[1:]
+        == [
+            calls[0] + 5.0,
+            calls[0] + 15.0,
+        ]
+    )
+    runs = [t for t, i, _ in transport.sent if i == 2]
+    assert len(runs) == (1 if hook == "finish_row" or expected == "succeeded" else 0)
+    if expected == "failed":
+        error = result.rows[1].error
+        assert error is not None and "gave no answer" in error["reason"]
+        assert "fix: try later" in error["reason"]
+
+
+async def test_a_hook_failure_that_will_not_pass_fails_the_row_at_once(tmp_path: Path) -> None:
+    doc = write_items_docs(tmp_path)
+    clock = VirtualClock()
+    notices: list[str] = []
+
+    def prepare(values: dict[str, Any], run_id: str) -> dict[str, Any]:
+        if values["id"] == 2:
+            raise WeftError("row 2 names no such model")
+        return values
+
+    driver = asyncio.ensure_future(clock.drive())
+    try:
+        result = await run_batch(
+            doc, [{"id": i} for i in range(1, 4)], defaults={"token": TOKEN},
+            servers={"items": "http://items.test"}, store=tmp_path / "s.db",
+            transport=OutageTransport(clock, 0), clock=clock, on_notice=notices.append,
+            hooks=RowHooks(prepare_inputs=prepare),
+        )  # fmt: skip
+    finally:
+        driver.cancel()
+    assert [r.status for r in result.rows] == ["succeeded", "failed", "succeeded"]
+    assert notices == [] and clock.now == 0.0  # no pause
 
 
 async def test_cancelled_batch_resumes_unfinished_runs(tmp_path: Path) -> None:

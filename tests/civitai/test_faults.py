@@ -108,3 +108,17 @@ def test_expired_image_urls_are_replaced_by_fresh_ones(sim_factory: Any, tmp_pat
     assert json.loads(result.stdout)["error"]["reason"] == "download_failed"
     assert sim.state.requests_by_operation.get("getWorkflow", 0) >= 2  # read again for URLs
     assert sim.state.charges_by_account == {"default": 1}
+
+
+def test_an_outage_is_transient_and_stays_so_when_tied_to_its_run() -> None:
+    """Errors that may pass say so (a batch then tries the row again after its pauses); the
+    copy of an error tied to its run keeps it; a refusal never is."""
+    from weft.civitai.errors import CivitaiError, Reason
+
+    down = CivitaiError(Reason.UNAVAILABLE, "the Civitai Site API gave no answer")
+    assert down.transient and down.at_run("r1").transient
+    assert CivitaiError(Reason.RATE_LIMITED, "429s outlasted the retries").transient
+    assert not CivitaiError(Reason.NOT_FOUND, "model version 9 was not found").transient
+    lost = CivitaiError(Reason.DOWNLOAD_FAILED, "no answer", resumable=True, transient=True)
+    assert lost.at_run("r1").transient and lost.at_run("r1").resumable
+    assert not CivitaiError(Reason.DOWNLOAD_FAILED, "not a PNG").transient

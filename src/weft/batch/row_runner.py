@@ -30,11 +30,14 @@ if TYPE_CHECKING:
 PrepareInputs = Callable[[dict[str, Any], str], "Mapping[str, Any] | Awaitable[Mapping[str, Any]]"]
 """``prepare_inputs(values, run_id) -> inputs`` (or an awaitable of them): the row's values
 (defaults filled, CSV cells typed) and the run's id. A :class:`~weft.errors.WeftError` it raises
-fails the row before any run starts (its message is the row's reason)."""
+fails the row before any run starts (its message is the row's reason); one that is
+``transient`` (an outage) is first tried again after the batch's outage pauses."""
 
 FinishRow = Callable[[RowResult], Awaitable[RowResult]]
 """``finish_row(row) -> row``: work after a row's run ended and before it is reported (e.g.
-saving the images a run produced); it may add ``extra`` fields or mark the row ``partial``."""
+saving the images a run produced); it may add ``extra`` fields or mark the row ``partial``.
+A ``transient`` :class:`~weft.errors.WeftError` it raises (an outage) is tried again after the
+batch's outage pauses; any other, or the last, fails the row with its message."""
 
 RowCallback = Callable[[RowResult], Any]
 ProgressCallback = Callable[[BatchProgress], Any]
@@ -214,7 +217,7 @@ class RowRunner:
         self.progress.in_flight += 1
         self._tick()
         try:
-            inputs = await self._inputs(values, run_id, resume)
+            inputs = await self._prepared(row.number, values, run_id, resume, secrets)
             for name in self.plan.secret_inputs:
                 secrets.add(inputs.get(name))
             result = await self._execute(row, run_id, inputs, resume)
@@ -223,13 +226,8 @@ class RowRunner:
                     break
                 # the step's own retries are used up on a fault that may pass (an outage):
                 # wait, then resume the run where it stopped, its retry counters reset
-                pause = self.transient_pause * 2**attempt
-                if self.on_notice is not None:
-                    self.on_notice(
-                        f"row {row.number}: {render_outage(result.error.root())}; resuming "
-                        f"its run in {pause:g} s ({attempt + 1} of {self.transient_resumes})"
-                    )
-                await self.clock.sleep(pause)
+                fault = render_outage(result.error.root())
+                await self._outage_pause(row.number, fault, attempt, run=True)
                 inputs = await self._inputs(values, result.run_id, resume=True)
                 result = await self._execute(row, result.run_id, inputs, True)
         except StoreError:
@@ -241,8 +239,36 @@ class RowRunner:
         finally:
             self.progress.in_flight -= 1
         return await self._finish(
-            RowResult.of_run(row.number, row.line, result, secrets, resumed=resume)
+            RowResult.of_run(row.number, row.line, result, secrets, resumed=resume), secrets
         )
+
+    async def _outage_pause(self, number: int, fault: str, attempt: int, *, run: bool) -> None:
+        """Say that row ``number`` waits out ``fault`` (``run``: its run is then resumed; else
+        the command's own work for the row is tried again); then wait ``transient_pause``
+        seconds, doubled per attempt, on the batch's clock."""
+        pause = self.transient_pause * 2**attempt
+        if self.on_notice is not None:
+            again = "resuming its run" if run else "trying the row again"
+            self.on_notice(
+                f"row {number}: {fault}; {again} in {pause:g} s"
+                f" ({attempt + 1} of {self.transient_resumes})"
+            )
+        await self.clock.sleep(pause)
+
+    async def _prepared(
+        self, number: int, values: dict[str, Any], run_id: str, resume: bool, secrets: SecretSet
+    ) -> dict[str, Any]:
+        """:meth:`_inputs`, tried again after the outage pauses while its hook fails on a fault
+        that may pass (say, planning while the API is unreachable)."""
+        attempt = 0
+        while True:
+            try:
+                return await self._inputs(values, run_id, resume)
+            except WeftError as exc:
+                if not exc.transient or attempt >= self.transient_resumes:
+                    raise
+                await self._outage_pause(number, secrets.mask_str(exc.what), attempt, run=False)
+                attempt += 1
 
     async def _inputs(self, values: dict[str, Any], run_id: str, resume: bool) -> dict[str, Any]:
         """The run's inputs: ``values`` through the hook (``resume_inputs`` for a resumed run,
@@ -257,14 +283,22 @@ class RowRunner:
             prepared = await prepared
         return dict(prepared)
 
-    async def _finish(self, result: RowResult) -> RowResult:
+    async def _finish(self, result: RowResult, secrets: SecretSet | None = None) -> RowResult:
         finish = self.hooks.finish_row
         if finish is None:
             return result
-        try:
-            return await finish(result)
-        except WeftError as exc:
-            return replace(result, status=FAILED, error={"step": None, "reason": str(exc)})
+        masks = secrets if secrets is not None else SecretSet()
+        attempt = 0
+        while True:
+            try:
+                return await finish(result)
+            except WeftError as exc:
+                if not exc.transient or attempt >= self.transient_resumes:
+                    reason = masks.mask_str(str(exc))
+                    return replace(result, status=FAILED, error={"step": None, "reason": reason})
+                fault = masks.mask_str(exc.what)
+                await self._outage_pause(result.row, fault, attempt, run=False)
+                attempt += 1
 
     async def _execute(
         self, row: BatchRow, run_id: str, inputs: dict[str, Any], resume: bool

@@ -70,7 +70,8 @@ class BatchOptions:
     (:mod:`weft.batch.collector`). ``transient_resumes``: how many times a row whose run
     stopped on a fault that may pass (no answer, 5xx, 429, its own timeout, after the step's
     own retries) is resumed within the batch, after ``transient_pause`` seconds (doubled each
-    time); 0 leaves such rows failed (and resumable) at once."""
+    time), and how many times a hook that fails on such a fault (``WeftError.transient``) is
+    tried again; 0 leaves such rows failed (and resumable) at once."""
 
     concurrency: int = DEFAULT_CONCURRENCY
     rate: float | None = None

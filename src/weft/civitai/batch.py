@@ -7,7 +7,8 @@ core (:func:`weft.batch.commands.run_batch_command`) with Civitai's :class:`RowH
   charges for) a row twice;
 - ``resume_inputs`` re-supplies the token of a run that is resumed;
 - ``finish_row`` saves the row's images (``partial`` when some were blocked) and says a failed
-  row's reason in Civitai's terms.
+  row's reason in Civitai's terms; it raises an outage (no answer, 5xx) so that the batch tries
+  the row again after its pauses, as it does a row whose planning met one.
 
 Rows hold the command's options by their workflow-input names (``modelVersionId``, ``prompt``,
 ``negativePrompt``, ``checkpoint``, ``loras`` ("1012:0.8,1013"), ``width``, ``height``,
@@ -143,6 +144,8 @@ def civitai_row_hooks(
                 result, where, transport, clock, out_root=out_root, metadata=generation
             )
         except CivitaiError as exc:
+            if exc.transient:  # an outage: the batch tries again after its pauses
+                raise exc.at_run(row.run_id) from None
             return replace(row, status=RunStatus.FAILED, error=exc.at_run(row.run_id).to_dict())
         extra = {
             "workflowId": outcome.workflow_id,

@@ -77,9 +77,9 @@ _API_BASE = click.option(
 @click.option("--concurrency", type=click.IntRange(1), default=4, show_default=True,
               help="Rows generated at once (--batch).")  # fmt: skip
 @click.option("--outage-retries", type=click.IntRange(0, 10), default=2, show_default=True,
-              help="--batch: times a row stopped by an outage (no answer, 5xx, 429) is "
-                   "resumed within the batch, after 5 s, then 10 s, ... (0: leave it "
-                   "resumable).")  # fmt: skip
+              help="--batch: times a row stopped by an outage (no answer, 5xx, 429; in its "
+                   "run, its planning or its downloads) is resumed or tried again within the "
+                   "batch, after 5 s, then 10 s, ... (0: leave it failed).")  # fmt: skip
 @click.option("--enqueue", is_flag=True,
               help="--batch: queue the rows for workers (a postgresql:// store).")  # fmt: skip
 @click.option("--watch", is_flag=True,

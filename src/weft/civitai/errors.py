@@ -34,6 +34,8 @@ class Reason(StrEnum):
 
 # reasons that are the user's to fix before anything is paid (exit 2, like a usage error)
 _USAGE = frozenset({Reason.OUT_OF_RANGE, Reason.UNSUPPORTED})
+# reasons that may pass by themselves (an outage, a busy API): ``transient`` by default
+_MAY_PASS = frozenset({Reason.UNAVAILABLE, Reason.RATE_LIMITED})
 
 
 class CivitaiError(WeftError):
@@ -54,8 +56,11 @@ class CivitaiError(WeftError):
         fields: Mapping[str, Any] | None = None,
         hint: str | None = None,
         why: str | None = None,
+        transient: bool | None = None,
     ) -> None:
         self.reason = reason
+        # may pass by itself (see WeftError.transient): the reason says, unless told
+        self.transient = reason in _MAY_PASS if transient is None else transient
         self.status_code = status_code
         self.workflow_id = workflow_id
         self.run_id = run_id
@@ -79,6 +84,7 @@ class CivitaiError(WeftError):
             fields=self.fields,
             hint=self._hint,
             why=self.why,
+            transient=self.transient,
         )
 
     def to_dict(self) -> dict[str, Any]:

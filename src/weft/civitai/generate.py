@@ -468,6 +468,7 @@ async def fresh_images(
 
     url = f"{where.orchestration_base.rstrip('/')}/v2/consumer/workflows/{workflow_id}"
     headers = [("Authorization", f"Bearer {where.token}")]
+    status: int | None = None  # None: no answer
     try:
         response = await send_with_retries(
             transport,
@@ -476,7 +477,8 @@ async def fresh_images(
             clock=clock,
             statuses=TRANSIENT_STATUSES,
         )
-        body: Any = orjson.loads(response.body) if response.status == 200 else None
+        status = response.status
+        body: Any = orjson.loads(response.body) if status == 200 else None
         images = body["steps"][0]["output"]["images"]
     except (TransportError, orjson.JSONDecodeError, TypeError, KeyError, IndexError):
         raise CivitaiError(
@@ -484,6 +486,7 @@ async def fresh_images(
             f"reading workflow {workflow_id} again for fresh image URLs failed",
             workflow_id=workflow_id,
             resumable=True,
+            transient=status is None or status in TRANSIENT_STATUSES,
         ) from None
     return list(images) if isinstance(images, list) else []
 

@@ -206,6 +206,7 @@ async def save_images(
                 f"downloading image {index + 1} answered {status}",
                 status_code=status,
                 resumable=True,
+                transient=status in TRANSIENT_STATUSES,
             )
         problem = check_png(data, index, image)
         if problem:
@@ -258,6 +259,7 @@ async def _get(
             Reason.DOWNLOAD_FAILED,
             f"downloading an image gave no answer ({exc.detail})",
             resumable=True,
+            transient=True,
         ) from None
     return response.status, response.body if response.status == 200 else b""
 

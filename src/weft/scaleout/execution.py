@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -115,7 +115,13 @@ class JobRunner:
                     row = await self._workflow(job, run_id, resume, masks)
             finish = self._civitai_hooks(job).finish_row if job.kind == CIVITAI else None
             if finish is not None:
-                row = await finish(row)
+                try:
+                    row = await finish(row)
+                except WeftError as exc:  # an outage while saving the images: queued again
+                    reason = masks.mask_str(str(exc))
+                    may_pass = exc.transient or bool(getattr(exc, "resumable", False))
+                    error = {"step": None, "reason": reason, "resumable": may_pass}
+                    row = replace(row, status=FAILED, error=error)
         except StoreError:
             raise
         except RowFailure as exc:
@@ -123,8 +129,8 @@ class JobRunner:
                 self._said.add(exc.reason)
                 self.say(f"row {job.row} of batch {job.batch} not run: {exc.reason}")
             return JobOutcome(self._failed(job, masks.mask_str(exc.reason)), retry=exc.retry)
-        except WeftError as exc:
-            retry = bool(getattr(exc, "resumable", False))
+        except WeftError as exc:  # planning that met an outage is queued again too
+            retry = exc.transient or bool(getattr(exc, "resumable", False))
             return JobOutcome(self._failed(job, masks.mask_str(str(exc))), retry=retry)
         except Exception as exc:  # a defect must not sink the worker; the row may run again
             reason = masks.mask_str(f"{type(exc).__name__}: {exc}")
