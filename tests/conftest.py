@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -38,3 +38,20 @@ def postgres_server() -> Iterator[PostgresServer]:
             yield server
     except PostgresUnavailable as exc:
         pytest.skip(f"PostgreSQL is not available: {exc}")
+
+
+@pytest.fixture
+def sim_factory() -> Iterator[Any]:
+    """``start(**config)``: a fast Civitai simulator in a thread, stopped after the test."""
+    from weft.civitai.simulator import SimulatorConfig, start_simulator_thread
+
+    started: list[Any] = []
+
+    def start(**config: Any) -> Any:
+        sim = start_simulator_thread(SimulatorConfig.fast(**config))
+        started.append(sim)
+        return sim
+
+    yield start
+    for sim in started:
+        sim.stop()

@@ -4,15 +4,13 @@ of failing it for good, and the row keeps its run."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from weft.civitai.planning import GenerationAsk
-from weft.civitai.simulator import Fault, SimulatorConfig, start_simulator_thread
-from weft.civitai.simulator.server import SimulatorThread
+from weft.civitai.simulator import Fault
 from weft.effects.aiohttp_transport import AiohttpTransport
 from weft.effects.clock import ManualClock
 from weft.scaleout.execution import JobRunner, WorkerSecrets
@@ -20,28 +18,14 @@ from weft.scaleout.rows import civitai_jobs
 from weft.store import open_store
 
 
-@pytest.fixture
-def sims() -> Iterator[Any]:
-    started: list[SimulatorThread] = []
-
-    def start(**config: Any) -> SimulatorThread:
-        sim = start_simulator_thread(SimulatorConfig.fast(**config))
-        started.append(sim)
-        return sim
-
-    yield start
-    for sim in started:
-        sim.stop()
-
-
 @pytest.mark.parametrize("endpoint", ["blob", "site"])
 async def test_an_outage_in_a_rows_own_work_queues_it_again(
-    sims: Any, tmp_path: Path, endpoint: str
+    sim_factory: Any, tmp_path: Path, endpoint: str
 ) -> None:
     """Every image download (``blob``) or every Site API read (``site``) gets no answer: the
     row is failed for now but queued again (``retry``), naming the outage; a row whose images
     could not be saved keeps its (succeeded, charged once) run."""
-    sim = sims(faults=(Fault("reset", rate=1.0, endpoints=(endpoint,)),))
+    sim = sim_factory(faults=(Fault("reset", rate=1.0, endpoints=(endpoint,)),))
     rows = tmp_path / "rows.jsonl"
     rows.write_text('{"prompt": "a heron"}\n')
     ask = GenerationAsk(model_version=1001, prompt="", width=64, height=64)
