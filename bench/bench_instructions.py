@@ -108,8 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     for target in targets:
         if target not in TARGETS:
             parser.error(f"unknown target {target!r}")
-    if args.large <= args.small:
-        parser.error("--large must be more than --small")
+    if args.small < 1 or args.large <= args.small:
+        parser.error("--small must be at least 1 and --large more than --small")
     print(f"Instructions per Civitai run — {time.strftime('%Y-%m-%d %H:%M')}, {machine()}")
     if shutil.which("valgrind") is None:
         print("skipped: valgrind is not installed (apt-get install valgrind)")
