@@ -9,13 +9,14 @@ The server runs on its own thread so sync tests and subprocesses can use it.
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
+
+from weft.testing.threaded import AppThread
 
 ARAZZO = """\
 arazzo: 1.0.1
@@ -128,35 +129,14 @@ class ItemsServer:
             self.in_flight -= 1
 
     def start(self) -> ItemsServer:
-        ready = threading.Event()
-        self._loop = asyncio.new_event_loop()
-
-        async def serve() -> None:
-            app = web.Application()
-            app.router.add_get("/items/{id}", self._item)
-            self._runner = web.AppRunner(app, access_log=None)
-            await self._runner.setup()
-            site = web.TCPSite(self._runner, "127.0.0.1", 0)
-            await site.start()
-            port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-            self.base_url = f"http://127.0.0.1:{port}"
-
-        def main() -> None:
-            asyncio.set_event_loop(self._loop)
-            self._loop.run_until_complete(serve())
-            ready.set()
-            self._loop.run_forever()
-            self._loop.run_until_complete(self._runner.cleanup())
-            self._loop.close()
-
-        self._thread = threading.Thread(target=main, daemon=True)
-        self._thread.start()
-        ready.wait()
+        app = web.Application()
+        app.router.add_get("/items/{id}", self._item)
+        self._host = AppThread(app, "items-api")
+        self.base_url = self._host.start()
         return self
 
     def stop(self) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
+        self._host.stop()
 
     def __enter__(self) -> ItemsServer:
         return self.start()

@@ -19,7 +19,7 @@ import click
 from aiohttp import web
 from click.testing import CliRunner, Result
 
-from weft.testing.threaded import LoopThread
+from weft.testing.threaded import AppThread
 
 SECRET = "sk-planted-7f3c9a1e5b2d4680"
 
@@ -188,24 +188,13 @@ def api_app(polls: int = POLLS, gate: threading.Event | None = None) -> web.Appl
     return app
 
 
-async def _start(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}/v1"
-
-
 @contextmanager
 def serving(app: web.Application) -> Iterator[str]:
     """``app`` on 127.0.0.1 from a background thread; yields its ``/v1`` base URL."""
-    host: LoopThread[tuple[web.AppRunner, str]] = LoopThread(
-        "weft-test-api", lambda: _start(app), lambda started: started[0].cleanup()
-    )
-    _, base = host.start()
+    host = AppThread(app, "weft-test-api")
+    base = host.start()
     try:
-        yield base
+        yield base + "/v1"
     finally:
         host.stop()
 

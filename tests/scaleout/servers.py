@@ -11,13 +11,14 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
+
+from weft.testing.threaded import AppThread
 
 ARAZZO = """\
 arazzo: 1.0.1
@@ -145,41 +146,20 @@ class ShopApi:
         return web.json_response({"order": self.orders}, status=201)
 
     def release(self) -> None:
-        self._loop.call_soon_threadsafe(self._released.set)
+        self._host.call_soon(self._released.set)
 
     def start(self) -> ShopApi:
-        ready = threading.Event()
-        self._loop = asyncio.new_event_loop()
-
-        async def serve() -> None:
-            self._released = asyncio.Event()
-            app = web.Application()
-            app.router.add_get("/items/{id}", self._item)
-            app.router.add_post("/orders", self._order)
-            self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-            await self._runner.setup()
-            site = web.TCPSite(self._runner, "127.0.0.1", 0)
-            await site.start()
-            port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-            self.base_url = f"http://127.0.0.1:{port}"
-
-        def main() -> None:
-            asyncio.set_event_loop(self._loop)
-            self._loop.run_until_complete(serve())
-            ready.set()
-            self._loop.run_forever()
-            self._loop.run_until_complete(self._runner.cleanup())
-            self._loop.close()
-
-        self._thread = threading.Thread(target=main, daemon=True)
-        self._thread.start()
-        ready.wait()
+        self._released = asyncio.Event()
+        app = web.Application()
+        app.router.add_get("/items/{id}", self._item)
+        app.router.add_post("/orders", self._order)
+        self._host = AppThread(app, "shop-api", shutdown_timeout=0.1)
+        self.base_url = self._host.start()
         return self
 
     def stop(self) -> None:
         self.release()
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
+        self._host.stop()
 
     def __enter__(self) -> ShopApi:
         return self.start()

@@ -2,7 +2,8 @@
 
 Used by the Civitai simulator and the seed-shaped test server: ``start()`` returns once the
 server accepts connections (or re-raises its start-up error), ``stop()`` shuts it down and
-joins the thread.
+joins the thread. :class:`AppThread` does it for an aiohttp application on a free loopback port
+(the tests' small APIs).
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+
+from aiohttp import web
 
 T = TypeVar("T")
 
@@ -60,3 +63,42 @@ class LoopThread(Generic[T]):
         if self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=10)
+
+
+class AppThread:
+    """An aiohttp application served on 127.0.0.1 (a free port) from a daemon thread.
+    ``runner_options`` go to its ``web.AppRunner`` (``access_log=None`` unless given)."""
+
+    def __init__(self, app: web.Application, name: str = "weft-test-app", **runner_options: Any):
+        self._app = app
+        self._options = {"access_log": None, **runner_options}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._host: LoopThread[web.AppRunner] = LoopThread(name, self._serve, _cleanup)
+        self.base_url = ""
+
+    async def _serve(self) -> web.AppRunner:
+        self._loop = asyncio.get_running_loop()
+        runner = web.AppRunner(self._app, **self._options)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base_url = f"http://127.0.0.1:{port}"
+        return runner
+
+    def start(self) -> str:
+        """Serve; the base URL (``http://127.0.0.1:PORT``) once it accepts connections."""
+        self._host.start()
+        return self.base_url
+
+    def call_soon(self, callback: Callable[[], object]) -> None:
+        """Run ``callback`` on the server's loop (from any thread)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(callback)
+
+    def stop(self) -> None:
+        self._host.stop()
+
+
+async def _cleanup(runner: web.AppRunner) -> None:
+    await runner.cleanup()
