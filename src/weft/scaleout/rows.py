@@ -17,7 +17,7 @@ from weft.batch.rows import BatchRow, read_rows
 from weft.batch.runner import batch_key_for
 from weft.engine.options import RunOptions
 from weft.errors import UsageError, WeftError
-from weft.scaleout.jobs import CIVITAI, WORKFLOW, Job
+from weft.scaleout.jobs import CIVITAI, WORKFLOW, Job, JobKind
 from weft.secrets import is_placeholder, placeholder
 
 if TYPE_CHECKING:
@@ -29,6 +29,20 @@ if TYPE_CHECKING:
 def file_batch_key(document_hash: str, workflow_id: str, inputs: str | Path) -> str:
     """``weft batch``'s key of an inputs file (its resolved path names it)."""
     return batch_key_for(document_hash, workflow_id, "file:" + str(Path(inputs).resolve()))
+
+
+def _job(kind: JobKind, key: str, row: BatchRow, values: dict[str, Any], **fields: Any) -> Job:
+    """The job of ``row`` in batch ``key``, with a run id of its own."""
+    return Job(
+        kind=kind,
+        batch=key,
+        row=row.number,
+        line=row.line,
+        digest=row.digest,
+        run_id=new_run_id(),
+        values=values,
+        **fields,
+    )
 
 
 def _row_error(path: str | Path, row: BatchRow, exc: WeftError) -> UsageError:
@@ -88,14 +102,11 @@ def workflow_jobs(
         for name in sorted(plan.secret_inputs):
             values[name] = placeholder(name)
         jobs.append(
-            Job(
-                kind=WORKFLOW,
-                batch=key,
-                row=row.number,
-                line=row.line,
-                digest=row.digest,
-                run_id=new_run_id(),
-                values=values,
+            _job(
+                WORKFLOW,
+                key,
+                row,
+                values,
                 document_uri=uri,
                 document_hash=loaded.document.content_hash,
                 workflow_id=plan.workflow_id,
@@ -162,14 +173,11 @@ def civitai_jobs(
         except WeftError as exc:
             raise _row_error(inputs_path, row, exc) from None
         jobs.append(
-            Job(
-                kind=CIVITAI,
-                batch=key,
-                row=row.number,
-                line=row.line,
-                digest=row.digest,
-                run_id=new_run_id(),
-                values=values,
+            _job(
+                CIVITAI,
+                key,
+                row,
+                values,
                 api_base=api_base,
                 out_root=str(out_root.resolve()),
                 wait_seconds=wait_seconds,
