@@ -50,11 +50,7 @@ def database_contents(server: PostgresServer, url: str) -> bytes:
     ).stdout  # fmt: skip
     parts = [dump]
     with psycopg.connect(url) as conn:
-        tables = conn.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables"
-            " WHERE table_type = 'BASE TABLE'"
-            " AND table_schema NOT IN ('pg_catalog', 'information_schema')"
-        ).fetchall()
+        tables = _tables(conn)
         for schema, table in tables:
             for row in conn.execute(f'SELECT * FROM "{schema}"."{table}"'):
                 for value in row:
@@ -66,12 +62,18 @@ def schemas_with_rows(url: str) -> dict[str, int]:
     """How many rows each schema's tables hold (proof the search looked at real data)."""
     counts: dict[str, int] = {}
     with psycopg.connect(url) as conn:
-        tables = conn.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables"
-            " WHERE table_type = 'BASE TABLE'"
-            " AND table_schema NOT IN ('pg_catalog', 'information_schema')"
-        ).fetchall()
+        tables = _tables(conn)
         for schema, table in tables:
             row = conn.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()
             counts[schema] = counts.get(schema, 0) + int(row[0] if row else 0)
     return counts
+
+
+def _tables(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
+    """(schema, table) of every table outside PostgreSQL's own schemas."""
+    rows = conn.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables"
+        " WHERE table_type = 'BASE TABLE'"
+        " AND table_schema NOT IN ('pg_catalog', 'information_schema')"
+    ).fetchall()
+    return [(str(schema), str(table)) for schema, table in rows]

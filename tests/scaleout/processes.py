@@ -8,8 +8,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,3 +111,13 @@ class Worker:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=BOUND)
+
+
+@contextmanager
+def two_workers(url: str, folder: Path, **options: Any) -> Iterator[tuple[Worker, Worker]]:
+    """Workers ``w1`` and ``w2`` with the same ``options``, both ready; killed at the end if
+    they still run."""
+    with Worker(url, "w1", folder, **options) as w1, Worker(url, "w2", folder, **options) as w2:
+        w1.ready()
+        w2.ready()
+        yield w1, w2

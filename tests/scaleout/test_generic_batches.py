@@ -12,7 +12,7 @@ import pytest
 from weft.testing.postgres import PostgresServer
 
 from .contents import database_contents
-from .processes import Worker, run, wait_until
+from .processes import Worker, run, two_workers, wait_until
 from .servers import ShopApi, write_shop_docs
 
 pytestmark = pytest.mark.slow
@@ -74,12 +74,7 @@ def test_secret_inputs_come_from_the_workers_and_never_reach_the_database(
         queued = run([*batch, "--enqueue"], tmp_path)
         assert queued.returncode == 0, queued.stderr
         env = {"WEFT_INPUT_TOKEN": SECRET}
-        with (
-            Worker(queue_url, "w1", tmp_path, env=env) as w1,
-            Worker(queue_url, "w2", tmp_path, env=env) as w2,
-        ):
-            w1.ready()
-            w2.ready()
+        with two_workers(queue_url, tmp_path, env=env) as (w1, w2):
             watched = run([*batch, "--watch", "--json"], tmp_path)
             assert w1.stop() == 0 and w2.stop() == 0
     assert watched.returncode == 0, watched.stderr
@@ -104,12 +99,7 @@ def test_the_rate_per_host_binds_all_workers_together(tmp_path: Path, queue_url:
         batch = ["batch", str(doc), "-w", "fetch-item", "--inputs", str(rows), "--store",
                  queue_url, "--server", f"shop={api.base_url}"]  # fmt: skip
         env = {"WEFT_INPUT_TOKEN": SECRET}
-        with (
-            Worker(queue_url, "w1", tmp_path, rate=5, env=env) as w1,
-            Worker(queue_url, "w2", tmp_path, rate=5, env=env) as w2,
-        ):
-            w1.ready()
-            w2.ready()
+        with two_workers(queue_url, tmp_path, rate=5, env=env) as (w1, w2):
             assert run([*batch, "--enqueue"], tmp_path).returncode == 0
             watched = run([*batch, "--watch"], tmp_path)
             assert w1.stop() == 0 and w2.stop() == 0
@@ -131,12 +121,7 @@ def test_a_retry_after_seen_by_one_worker_holds_back_every_worker(
         batch = ["batch", str(doc), "-w", "fetch-item", "--inputs", str(rows), "--store",
                  queue_url, "--server", f"shop={api.base_url}"]  # fmt: skip
         env = {"WEFT_INPUT_TOKEN": SECRET}
-        with (
-            Worker(queue_url, "w1", tmp_path, env=env) as w1,
-            Worker(queue_url, "w2", tmp_path, env=env) as w2,
-        ):
-            w1.ready()
-            w2.ready()
+        with two_workers(queue_url, tmp_path, env=env) as (w1, w2):
             assert run([*batch, "--enqueue"], tmp_path).returncode == 0
             watched = run([*batch, "--watch"], tmp_path)
             assert w1.stop() == 0 and w2.stop() == 0

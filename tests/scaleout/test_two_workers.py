@@ -17,7 +17,7 @@ from weft.civitai.simulator import SimulatorConfig, expected_cost, start_simulat
 from weft.testing.postgres import PostgresServer
 
 from .contents import database_contents, schemas_with_rows
-from .processes import Worker, run, wait_until
+from .processes import run, two_workers, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -56,12 +56,7 @@ def test_two_workers_share_a_batch_and_one_is_killed(
         assert TOKEN not in queued.stdout + queued.stderr
 
         env = {"CIVITAI_API_TOKEN": TOKEN}
-        with (
-            Worker(queue_url, "w1", tmp_path, concurrency=12, env=env) as w1,
-            Worker(queue_url, "w2", tmp_path, concurrency=12, env=env) as w2,
-        ):
-            w1.ready()
-            w2.ready()
+        with two_workers(queue_url, tmp_path, concurrency=12, env=env) as (w1, w2):
             # mid-batch: w1 finished rows and has rows in flight when it is killed
             wait_until(
                 lambda: (
