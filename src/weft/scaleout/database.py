@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from weft.errors import UsageError
-from weft.scaleout.errors import QueueError
+from weft.scaleout.errors import QueueError, scale_package
 from weft.store.postgres_database import is_postgres_url, redact
 
 if TYPE_CHECKING:
@@ -77,15 +77,7 @@ def dbos_url(url: str) -> str:
 
 
 def _psycopg() -> Any:
-    try:
-        import psycopg
-    except ImportError as exc:
-        raise UsageError(
-            "scaling out needs the psycopg package",
-            why=str(exc),
-            hint="pip install 'weft[scale]'",
-        ) from exc
-    return psycopg
+    return scale_package("psycopg", "the psycopg package")
 
 
 def _kwargs(url: str) -> dict[str, Any]:

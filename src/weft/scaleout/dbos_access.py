@@ -26,8 +26,7 @@ import importlib.metadata
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from weft.errors import UsageError
-from weft.scaleout.errors import QueueError
+from weft.scaleout.errors import QueueError, scale_package
 from weft.store.postgres_database import redact
 
 if TYPE_CHECKING:
@@ -46,15 +45,7 @@ TERMINAL = frozenset({"SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EX
 
 
 def _dbos() -> Any:
-    try:
-        import dbos
-    except ImportError as exc:
-        raise UsageError(
-            "scaling out needs DBOS Transact (the dbos package)",
-            why=str(exc),
-            hint="pip install 'weft[scale]'",
-        ) from exc
-    return dbos
+    return scale_package("dbos", "DBOS Transact (the dbos package)")
 
 
 def dbos_version() -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from weft.errors import WeftError
+import importlib
+from typing import Any
+
+from weft.errors import UsageError, WeftError
 
 
 class QueueError(WeftError):
@@ -12,4 +15,17 @@ class QueueError(WeftError):
     exit_code = 2
 
 
-__all__ = ["QueueError"]
+def scale_package(module: str, package: str) -> Any:
+    """The module ``module`` of the scale-out extra, or one clear error naming ``package`` and
+    how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise UsageError(
+            f"scaling out needs {package}",
+            why=str(exc),
+            hint="pip install 'weft[scale]'",
+        ) from exc
+
+
+__all__ = ["QueueError", "scale_package"]
