@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from weft.engine.result import FAILED, SUCCEEDED, RunResult
@@ -81,6 +81,17 @@ class RowResult:
         )
 
     @classmethod
+    def failed(cls, row: int, line: int, run_id: str | None, reason: str) -> RowResult:
+        """A row that failed outside its run (no run, or before it could start): ``reason``
+        says why, already masked."""
+        return cls(row=row, line=line, run_id=run_id, status=FAILED, error=_outside(reason))
+
+    def failed_after(self, reason: str, **error: Any) -> RowResult:
+        """This row, failed by the work after its run (saving what it produced): ``reason``
+        says why, already masked; ``error`` adds fields to the row's error."""
+        return replace(self, status=FAILED, error={**_outside(reason), **error})
+
+    @classmethod
     def stored(
         cls, row: int, line: int, run_id: str, result: Mapping[str, Any], status: str = FAILED
     ) -> RowResult:
@@ -96,6 +107,11 @@ class RowResult:
             error=None if status == SUCCEEDED else (result.get("error") or {"reason": status}),
             source=STORED,
         )
+
+
+def _outside(reason: str) -> dict[str, Any]:
+    """The error of a row that failed outside any step of its run."""
+    return {"step": None, "reason": reason}
 
 
 @dataclass(slots=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from weft.batch.admission import Admission
@@ -294,8 +294,7 @@ class RowRunner:
                 return await finish(result)
             except WeftError as exc:
                 if not exc.transient or attempt >= self.transient_resumes:
-                    reason = masks.mask_str(str(exc))
-                    return replace(result, status=FAILED, error={"step": None, "reason": reason})
+                    return result.failed_after(masks.mask_str(str(exc)))
                 fault = masks.mask_str(exc.what)
                 await self._outage_pause(result.row, fault, attempt, run=False)
                 attempt += 1
@@ -357,13 +356,7 @@ class RowRunner:
 
     @staticmethod
     def _failed(row: BatchRow, run_id: str | None, reason: str, secrets: SecretSet) -> RowResult:
-        return RowResult(
-            row=row.number,
-            line=row.line,
-            run_id=run_id,
-            status=FAILED,
-            error={"step": None, "reason": secrets.mask_str(reason)},
-        )
+        return RowResult.failed(row.number, row.line, run_id, secrets.mask_str(reason))
 
 
 def _new_run_id() -> str:

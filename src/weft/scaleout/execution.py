@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -118,10 +118,8 @@ class JobRunner:
                 try:
                     row = await finish(row)
                 except WeftError as exc:  # an outage while saving the images: queued again
-                    reason = masks.mask_str(str(exc))
                     may_pass = exc.transient or bool(getattr(exc, "resumable", False))
-                    error = {"step": None, "reason": reason, "resumable": may_pass}
-                    row = replace(row, status=FAILED, error=error)
+                    row = row.failed_after(masks.mask_str(str(exc)), resumable=may_pass)
         except StoreError:
             raise
         except RowFailure as exc:
@@ -171,13 +169,7 @@ class JobRunner:
 
     @staticmethod
     def _failed(job: Job, reason: str) -> RowResult:
-        return RowResult(
-            row=job.row,
-            line=job.line,
-            run_id=None,
-            status=FAILED,
-            error={"step": None, "reason": reason},
-        )
+        return RowResult.failed(job.row, job.line, None, reason)
 
     def _row(self, job: Job, result: RunResult, resume: bool, masks: SecretSet) -> RowResult:
         return RowResult.of_run(job.row, job.line, result, masks, resumed=resume)
