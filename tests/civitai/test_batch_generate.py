@@ -99,6 +99,24 @@ def test_batch_reports_a_failed_row_and_exits_1(sim_factory: Any, tmp_path: Path
     assert sim.state.charges_by_account == {"default": 1}
 
 
+@pytest.mark.slow
+def test_a_row_whose_planning_meets_an_outage_is_tried_again_and_said(
+    sim_factory: Any, tmp_path: Path
+) -> None:
+    """The Site API answers 503 to the row's first five reads (all the Site client's tries):
+    the batch says so, waits 5 s, plans the row again and generates it once."""
+    sim = sim_factory(faults=(Fault("503", nth=(1, 2, 3, 4, 5), endpoints=("site",)),))
+    result = _batch(sim, tmp_path, [{"prompt": "after the outage"}], "--model-version", "1001",
+                    "--width", "64", "--height", "64", "--outage-retries", "1")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    notices = [line for line in result.stderr.splitlines() if line.startswith("notice: ")]
+    assert notices == [
+        "notice: row 1: the Civitai Site API kept answering 503 reading model version 1001: "
+        "Failed to fetch model version details; trying the row again in 5 s (1 of 1)"
+    ]
+    assert sim.state.workflows_created == 1 and sum(sim.state.charges_by_account.values()) == 1
+
+
 def test_outage_retries_zero_leaves_a_row_failed_and_resumable(
     sim_factory: Any, tmp_path: Path
 ) -> None:
