@@ -27,7 +27,7 @@ from tests.fuzz.cli import Outcome, assert_clean, run_cli
 from tests.fuzz.leaks import find_leaks, store_files
 from tests.fuzz.servers import EchoServer
 from weft.effects.clock import SystemClock
-from weft.testing.threaded import LoopThread
+from weft.testing.threaded import AppThread
 
 TOKEN = 'tok+SEKRIT/b64=="q\\'  # a bearer token with a quote and a backslash
 API_KEY = "SEKRIT+b64/key=é€"  # percent-encoded in the URL (UTF-8, upper-case hex)
@@ -307,7 +307,9 @@ class CivitaiEcho:
         self.echo_site = echo_site
         self.base_url = ""
         self.echoed: list[str] = []
-        self._thread: LoopThread[web.AppRunner] = LoopThread("civitai-echo", self._start, _stop)
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._host = AppThread(app, "civitai-echo")
 
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.read()
@@ -324,31 +326,16 @@ class CivitaiEcho:
         payload = {"title": text, "detail": text, "error": text, "errors": {"x": [text]}}
         return web.json_response(payload, status=self.status)
 
-    async def _start(self) -> web.AppRunner:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}"
-        return runner
-
     def __enter__(self) -> CivitaiEcho:
-        self._thread.start()
+        self.base_url = self._host.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._thread.stop()
+        self._host.stop()
 
 
 async def _no_wait(self: SystemClock, seconds: float) -> None:
     await asyncio.sleep(0)
-
-
-async def _stop(runner: web.AppRunner) -> None:
-    await runner.cleanup()
 
 
 @pytest.fixture(scope="module")
